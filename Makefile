@@ -1,0 +1,42 @@
+# Quick start: `make demo` (inspection only, no torch) and `make test` (training extras + suite).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --quiet --disable-pip-version-check
+CRAFTVISION := $(VENV)/bin/craftvision
+# torch comes from the wheels already on these machines; see DEVELOPERS.md.
+TORCH := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: demo test lint reference-models clean
+
+$(VENV)/.core: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.train: $(VENV)/.core
+	$(PIP) install $(TORCH)
+	$(PIP) install -e ".[train,dev]"
+	touch $@
+
+demo: $(VENV)/.core
+	$(CRAFTVISION) models
+	$(CRAFTVISION) inspect samples/fibre --model fibre --out runs/demo/fibre.jsonl
+	@echo "results also written as JSON Lines to runs/demo/fibre.jsonl"
+
+test: $(VENV)/.train
+	$(PY) -m ruff check craftvision tests bench
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.train
+	$(PY) -m ruff check craftvision tests bench
+	$(PY) -m ruff format --check craftvision tests bench
+
+# Retrain the shipped reference models from their recipes and copy them into the package.
+reference-models: $(VENV)/.train
+	$(CRAFTVISION) train --config recipes/fibre.yaml
+	cp runs/reference/fibre/model.onnx craftvision/models/zoo/fibre.onnx
+	cp runs/reference/fibre/model.md craftvision/models/zoo/fibre.md
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -1,0 +1,51 @@
+"""The typer application: registers one verb per module, nothing heavy at import time."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from craftvision import __version__
+
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="craftvision",
+    help=(
+        "Tell genuine Kashmiri handicrafts (Pashmina, Kani, Sozni) from machine imitations.\n\n"
+        "Start with `craftvision inspect samples/fibre` to run the shipped fibre model, "
+        "`craftvision models` to list shipped models, and `craftvision synth` / "
+        "`craftvision train` to retrain on your own photos."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"craftvision {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """craftvision command line."""
+
+
+def _register() -> None:
+    from craftvision.cli import inspect_cmd, models_cmd, synth_cmd, train_cmd
+
+    app.command("inspect")(inspect_cmd.inspect)
+    app.command("synth")(synth_cmd.synth)
+    app.command("train")(train_cmd.train)
+    app.command("models")(models_cmd.models)
+
+
+_register()

@@ -1,0 +1,50 @@
+"""``craftvision models``: list the shipped reference bundles."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+
+def models(as_json: bool = typer.Option(False, "--json", help="Print JSON Lines.")) -> None:
+    """List shipped models with modality, classes, size and test metrics.
+
+    Example: `craftvision models`
+    """
+    from craftvision.models import available_models, read_metadata
+
+    rows = []
+    for name, path in available_models().items():
+        meta = read_metadata(path)
+        rows.append(
+            {
+                "name": name,
+                "modality": meta.modality,
+                "classes": list(meta.classes),
+                "genuine_class": meta.genuine_class,
+                "size_mb": round(path.stat().st_size / 1e6, 2),
+                "test_balanced_accuracy": meta.metrics.get("balanced_accuracy"),
+                "architecture": meta.architecture,
+                "path": str(path),
+            }
+        )
+    if as_json:
+        typer.echo("\n".join(json.dumps(row) for row in rows))
+        return
+    table = Table(header_style="bold")
+    for column in ("name", "modality", "classes (genuine first)", "size", "test bal. acc."):
+        table.add_column(column)
+    for row in rows:
+        classes = [row["genuine_class"]] + [c for c in row["classes"] if c != row["genuine_class"]]
+        accuracy = row["test_balanced_accuracy"]
+        table.add_row(
+            row["name"],
+            row["modality"],
+            ", ".join(classes),
+            f"{row['size_mb']:.1f} MB",
+            "n/a" if accuracy is None else f"{100 * accuracy:.2f} %",
+        )
+    Console().print(table)

@@ -1,0 +1,46 @@
+"""Albumentations presets per modality, applied between ``spec.resize`` and ``spec.normalize``.
+
+Fibre micrographs have no preferred orientation and their colour carries no class information
+(a dyed imitation must not be spotted by hue), so the fibre preset rotates freely and changes
+brightness, contrast, blur, noise and compression but never hue.
+
+Example:
+    >>> import numpy as np
+    >>> augment = augmentation_preset("fibre", seed=0)
+    >>> augment(image=np.zeros((64, 64, 3), np.uint8))["image"].shape
+    (64, 64, 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import albumentations as A
+import cv2
+
+from craftvision.errors import ConfigError
+from craftvision.suggest import unknown_choice
+
+
+def _fibre() -> list[A.BasicTransform]:
+    return [
+        A.RandomRotate90(p=1.0),
+        A.Affine(rotate=(-180, 180), scale=(0.9, 1.1), border_mode=cv2.BORDER_REFLECT_101, p=0.7),
+        A.HorizontalFlip(p=0.5),
+        A.VerticalFlip(p=0.5),
+        A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.Defocus(radius=(1, 2))], p=0.25),
+        A.RandomBrightnessContrast(brightness_limit=0.2, contrast_limit=0.25, p=0.7),
+        A.RandomGamma(gamma_limit=(80, 120), p=0.3),
+        A.GaussNoise(std_range=(0.01, 0.05), p=0.4),
+        A.ImageCompression(quality_range=(60, 95), p=0.3),
+    ]
+
+
+PRESETS: dict[str, Callable[[], list[A.BasicTransform]]] = {"fibre": _fibre}
+
+
+def augmentation_preset(modality: str, *, seed: int | None = None) -> A.Compose:
+    """The training augmentation pipeline for ``modality``, seeded for reproducibility."""
+    if modality not in PRESETS:
+        raise ConfigError(unknown_choice("modality", modality, PRESETS))
+    return A.Compose(PRESETS[modality](), seed=seed)

@@ -1,0 +1,200 @@
+"""ONNX inference engine: one object that turns images into calibrated, abstaining verdicts.
+
+Never imports torch. Decoding and preprocessing run in a thread pool (OpenCV releases the GIL)
+while onnxruntime works on the previous batch.
+
+Example:
+    >>> from craftvision import Inspector
+    >>> inspector = Inspector.from_pretrained("fibre")                    # doctest: +SKIP
+    >>> result = inspector.predict("samples/fibre/pashmina_01.png")      # doctest: +SKIP
+    >>> result.label, result.verdict, round(result.confidence, 3)        # doctest: +SKIP
+    ('pashmina', <Verdict.GENUINE: 'genuine'>, 0.998)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
+from typing import Literal
+
+import numpy as np
+import onnxruntime as ort
+
+from craftvision.errors import CraftvisionError, ImageReadError
+from craftvision.imageio import read_image
+from craftvision.models.bundle import BundleMetadata, load_bundle
+from craftvision.models.zoo import resolve_model
+from craftvision.types import InspectionError, Prediction, Verdict
+
+ImageSource = str | os.PathLike | bytes | np.ndarray
+Device = Literal["auto", "cpu", "cuda"]
+
+
+def _providers(device: Device) -> list[str]:
+    available = ort.get_available_providers()
+    if device == "cuda" and "CUDAExecutionProvider" not in available:
+        raise CraftvisionError(
+            "device 'cuda' requested but onnxruntime has no CUDA provider; "
+            "install onnxruntime-gpu or use device='auto'"
+        )
+    if device in ("auto", "cuda") and "CUDAExecutionProvider" in available:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def _source_name(source: ImageSource) -> str | None:
+    return None if isinstance(source, bytes | np.ndarray) else str(source)
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of ``logits / temperature`` in float64 for stable probabilities."""
+    scaled = logits.astype(np.float64) / temperature
+    scaled -= scaled.max(axis=1, keepdims=True)
+    exp = np.exp(scaled)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+class Inspector:
+    """Run a craftvision bundle on images.
+
+    Args:
+        model: a shipped model name (``"fibre"``) or the path of a ``.onnx`` bundle.
+        threshold: override the bundle's abstain threshold (calibrated probability in [0.5, 1]).
+        device: ``"auto"`` uses CUDA when onnxruntime has it, else the CPU.
+        batch_size: images per onnxruntime call.
+        num_threads: decode/preprocess threads (default: CPU count).
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike = "fibre",
+        *,
+        threshold: float | None = None,
+        device: Device = "auto",
+        batch_size: int = 32,
+        num_threads: int | None = None,
+    ) -> None:
+        self.path = resolve_model(model)
+        model_bytes, self.metadata = load_bundle(self.path)
+        self.threshold = self.metadata.threshold if threshold is None else float(threshold)
+        if not 0.5 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold must lie in [0.5, 1], got {self.threshold}")
+        self.batch_size = max(1, int(batch_size))
+        self.num_threads = num_threads or os.cpu_count() or 1
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(model_bytes, options, providers=_providers(device))
+        self._input_name = self.session.get_inputs()[0].name
+        self._genuine_index = self.metadata.classes.index(self.metadata.genuine_class)
+
+    @classmethod
+    def from_pretrained(cls, name: str = "fibre", **kwargs) -> Inspector:
+        """Load a shipped reference bundle by name (see ``craftvision models``)."""
+        return cls(name, **kwargs)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names in the model's output order."""
+        return self.metadata.classes
+
+    @property
+    def modality(self) -> str:
+        """``fibre``, ``weave`` or ``stitch``."""
+        return self.metadata.modality
+
+    def __repr__(self) -> str:
+        meta: BundleMetadata = self.metadata
+        return (
+            f"Inspector(model={meta.name!r}, modality={meta.modality!r}, "
+            f"classes={list(meta.classes)}, threshold={self.threshold})"
+        )
+
+    def predict(
+        self,
+        source: ImageSource | Sequence[ImageSource],
+        *,
+        on_error: Literal["raise", "record"] = "raise",
+    ) -> Prediction | InspectionError | list[Prediction | InspectionError]:
+        """Inspect one image (path, encoded bytes or RGB array) or a list of them.
+
+        A single input returns one :class:`Prediction`; a list returns a list in the same order.
+        A bad image raises :class:`ImageReadError`, or with ``on_error="record"`` becomes an
+        :class:`InspectionError` in its place while the others are still inspected.
+        """
+        if isinstance(source, str | os.PathLike | bytes | np.ndarray):
+            return next(iter(self.predict_iter([source], on_error=on_error)))
+        return list(self.predict_iter(source, on_error=on_error))
+
+    def predict_iter(
+        self,
+        sources: Iterable[ImageSource],
+        *,
+        on_error: Literal["raise", "record"] = "raise",
+    ) -> Iterator[Prediction | InspectionError]:
+        """Stream results in input order, batch by batch (for progress bars and huge folders)."""
+        spec = self.metadata.preprocess
+        iterator = iter(sources)
+        with ThreadPoolExecutor(self.num_threads) as pool:
+
+            def load(source: ImageSource) -> np.ndarray | ImageReadError:
+                try:
+                    return spec(read_image(source))
+                except ImageReadError as err:
+                    return err
+
+            pending = None
+            while True:
+                chunk = list(islice(iterator, self.batch_size))
+                loading = (chunk, [pool.submit(load, item) for item in chunk]) if chunk else None
+                if pending is not None:
+                    done = [future.result() for future in pending[1]]
+                    yield from self._run_batch(pending[0], done, on_error=on_error)
+                if loading is None:
+                    return
+                pending = loading
+
+    def _run_batch(
+        self,
+        chunk: list[ImageSource],
+        tensors: list[np.ndarray | ImageReadError],
+        *,
+        on_error: str,
+    ) -> Iterator[Prediction | InspectionError]:
+        good = [t for t in tensors if not isinstance(t, ImageReadError)]
+        probabilities = self.probabilities(np.stack(good)) if good else np.empty((0, 0))
+        row = 0
+        for source, tensor in zip(chunk, tensors, strict=True):
+            if isinstance(tensor, ImageReadError):
+                if on_error == "raise":
+                    raise tensor
+                yield InspectionError(path=_source_name(source), error=str(tensor))
+                continue
+            yield self._prediction(_source_name(source), probabilities[row])
+            row += 1
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities for a preprocessed float32 batch (N, C, S, S)."""
+        (logits,) = self.session.run(None, {self._input_name: batch.astype(np.float32, copy=False)})
+        return softmax(logits, self.metadata.temperature)
+
+    def _prediction(self, path: str | None, probs: np.ndarray) -> Prediction:
+        best = int(np.argmax(probs))
+        genuine = float(probs[self._genuine_index])
+        if genuine >= self.threshold:
+            verdict = Verdict.GENUINE
+        elif 1.0 - genuine >= self.threshold:
+            verdict = Verdict.IMITATION
+        else:
+            verdict = Verdict.INCONCLUSIVE
+        return Prediction(
+            path=path,
+            label=self.classes[best],
+            verdict=verdict,
+            confidence=float(probs[best]),
+            genuine_probability=genuine,
+            probabilities={name: float(p) for name, p in zip(self.classes, probs, strict=True)},
+            modality=self.modality,
+            model=self.metadata.name,
+        )

@@ -1,0 +1,101 @@
+"""The one preprocessing spec: decided at training time, stored in the bundle, used everywhere.
+
+Training and inference both call :meth:`PreprocessSpec.resize` then :meth:`PreprocessSpec.normalize`
+(training puts augmentation between the two), so the exported model sees exactly what it was
+trained on.
+
+Example:
+    >>> import numpy as np
+    >>> spec = PreprocessSpec(input_size=64)
+    >>> strip = np.full((40, 100, 3), 200, np.uint8)      # a narrow fibre strip
+    >>> spec(strip).shape                                   # aspect kept, padded to a square
+    (3, 64, 64)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class PreprocessSpec:
+    """How an RGB uint8 image becomes the model's float32 input tensor.
+
+    ``resize="letterbox"`` scales the longer side to ``input_size`` keeping the aspect ratio (a
+    100x40 strip stays a strip) and pads the rest with the image's median border colour, so the
+    padding looks like more background rather than a hard frame.
+    """
+
+    input_size: int = 128
+    resize_policy: Literal["letterbox"] = "letterbox"
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    channels: Literal["rgb", "gray"] = "rgb"
+
+    def __post_init__(self) -> None:
+        if self.input_size < 8:
+            raise ValueError(f"input_size must be at least 8 pixels, got {self.input_size}")
+        if self.resize_policy != "letterbox":
+            raise ValueError(f"unknown resize_policy {self.resize_policy!r}; use 'letterbox'")
+        if self.channels not in ("rgb", "gray"):
+            raise ValueError(f"channels must be 'rgb' or 'gray', got {self.channels!r}")
+
+    @property
+    def in_chans(self) -> int:
+        """Number of channels of the model input."""
+        return 3 if self.channels == "rgb" else 1
+
+    def resize(self, image: np.ndarray) -> np.ndarray:
+        """Letterbox an RGB uint8 image (H, W, 3) to (input_size, input_size, 3) uint8."""
+        height, width = image.shape[:2]
+        scale = self.input_size / max(height, width)
+        new_w = max(1, round(width * scale))
+        new_h = max(1, round(height * scale))
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+        if new_w == new_h == self.input_size:
+            return resized
+        border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+        fill = np.median(border, axis=0).astype(np.uint8)
+        canvas = np.empty((self.input_size, self.input_size, 3), np.uint8)
+        canvas[:] = fill
+        top = (self.input_size - new_h) // 2
+        left = (self.input_size - new_w) // 2
+        canvas[top : top + new_h, left : left + new_w] = resized
+        return canvas
+
+    def normalize(self, image: np.ndarray) -> np.ndarray:
+        """Turn a resized RGB uint8 image into the float32 (C, S, S) model input."""
+        pixels = image.astype(np.float32) * (1.0 / 255.0)
+        if self.channels == "gray":
+            gray = pixels @ np.array([0.299, 0.587, 0.114], np.float32)
+            mean = float(np.mean(self.mean))
+            std = float(np.mean(self.std))
+            return ((gray - mean) / std)[None]
+        pixels -= np.asarray(self.mean, np.float32)
+        pixels /= np.asarray(self.std, np.float32)
+        return np.ascontiguousarray(pixels.transpose(2, 0, 1))
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """Resize then normalize: the whole inference-time transform."""
+        return self.normalize(self.resize(image))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form stored in bundles and checkpoints."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PreprocessSpec:
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        fields = dict(data)
+        for key in ("mean", "std"):
+            if key in fields:
+                fields[key] = tuple(float(v) for v in fields[key])
+        return cls(**fields)

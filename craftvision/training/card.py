@@ -1,0 +1,81 @@
+"""Model cards: a Markdown file written beside every exported bundle, generated from the run.
+
+Example:
+    >>> text = render_model_card(metadata, data_summary)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from craftvision.models.bundle import BundleMetadata
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f} %"
+
+
+def render_model_card(metadata: BundleMetadata, data_summary: dict[str, Any]) -> str:
+    """Markdown card: data, metrics, calibration, intended use and limits."""
+    metrics = metadata.metrics
+    spec = metadata.preprocess
+    rows = "\n".join(
+        f"| {name} | {scores['precision']:.3f} | {scores['recall']:.3f} | {scores['f1']:.3f} "
+        f"| {scores['support']} |"
+        for name, scores in metrics.get("per_class", {}).items()
+    )
+    counts = ", ".join(f"{name}: {n}" for name, n in data_summary.get("class_counts", {}).items())
+    splits = data_summary.get("split_sizes", {})
+    rendered = data_summary.get("synth")
+    source = (
+        f"procedural renders (`craftvision synth {metadata.modality}`, n={rendered['n']}, "
+        f"seed={rendered['seed']})"
+        if rendered
+        else f"`{data_summary.get('data', 'unknown')}`"
+    )
+    auc = "n/a" if metrics.get("roc_auc") is None else f"{metrics['roc_auc']:.4f}"
+    warning = (
+        "\n> **Trained on procedural renders, not on real photographs.** Retrain it on your lab's "
+        "own photos (`craftvision train --data YOUR_PHOTOS ...`) before using it for "
+        "certification.\n"
+        if rendered
+        else ""
+    )
+    return f"""# {metadata.name} — craftvision {metadata.modality} model
+{warning}
+| | |
+| --- | --- |
+| modality | {metadata.modality} |
+| classes | {", ".join(metadata.classes)} (genuine: **{metadata.genuine_class}**) |
+| architecture | `{metadata.architecture}` (timm) |
+| input | {spec.input_size}x{spec.input_size} {spec.channels}, {spec.resize_policy} (aspect kept) |
+| calibration | temperature {metadata.temperature:.3f} (fitted on the validation split) |
+| abstain threshold | {metadata.threshold:.2f}: below it the verdict is `inconclusive` |
+| library | craftvision {metadata.library_version} |
+| weights SHA-256 | `{metadata.weights_sha256 or "(in the bundle)"}` |
+
+## Training data
+
+Source: {source}. Data fingerprint `{metadata.data_fingerprint[:16]}…`.
+Images per class: {counts}. Split by physical sample (`sample_id`), stratified by class:
+train {splits.get("train", "?")}, validation {splits.get("val", "?")}, \
+test {splits.get("test", "?")} images.
+
+## Test metrics ({metrics.get("n", 0)} images, calibrated)
+
+- accuracy {_percent(metrics.get("accuracy"))}
+- balanced accuracy {_percent(metrics.get("balanced_accuracy"))}
+- ROC-AUC genuine vs imitation: {auc}
+
+| class | precision | recall | F1 | support |
+| --- | --- | --- | --- | --- |
+{rows}
+
+## Intended use and limits
+
+Screening of {metadata.modality} photographs for the genuine class `{metadata.genuine_class}` versus
+machine imitations, as one input to a lab's decision. It abstains (`inconclusive`) when its
+calibrated confidence is below the threshold. Photographs unlike its training data (other
+magnifications, stains, lighting or crafts) are outside its scope; metrics above hold only for
+data like its test split.
+"""
