@@ -19,8 +19,10 @@ __all__ = [
     "Inspector",
     "Prediction",
     "PreprocessSpec",
+    "SampleResult",
     "Verdict",
     "__version__",
+    "inspect_sample",
     "read_image",
 ]
 
@@ -32,6 +34,8 @@ _LAZY = {
     "InspectionError": "craftvision.types",
     "Verdict": "craftvision.types",
     "ImageReadError": "craftvision.errors",
+    "inspect_sample": "craftvision.sample",
+    "SampleResult": "craftvision.sample",
 }
 
 if TYPE_CHECKING:
@@ -39,6 +43,7 @@ if TYPE_CHECKING:
     from craftvision.imageio import read_image
     from craftvision.inspector import Inspector
     from craftvision.preprocess import PreprocessSpec
+    from craftvision.sample import SampleResult, inspect_sample
     from craftvision.types import InspectionError, Prediction, Verdict
 
 

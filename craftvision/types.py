@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+MODALITIES = ("fibre", "weave", "stitch")
+
 
 class Verdict(StrEnum):
     """What an inspection concludes. ``INCONCLUSIVE`` means the model abstains."""

@@ -10,8 +10,7 @@ Example:
 
 from craftvision.datasets.manifest import Manifest, Record, load_manifest
 from craftvision.datasets.splits import Splits, split_by_sample
-
-MODALITIES = ("fibre", "weave", "stitch")
+from craftvision.types import MODALITIES
 
 __all__ = [
     "MODALITIES",

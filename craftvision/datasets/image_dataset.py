@@ -8,9 +8,12 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import albumentations as A
+import numpy as np
 import torch
 from torch.utils.data import Dataset, get_worker_info
 
@@ -20,7 +23,11 @@ from craftvision.preprocess import PreprocessSpec
 
 
 class ImageDataset(Dataset):
-    """Images and class indices for training and evaluation."""
+    """Images and class indices for training and evaluation.
+
+    With ``cache=True`` every image is decoded and resized once, up front (in threads), and kept
+    in memory; DataLoader workers then share the cache and only augment.
+    """
 
     def __init__(
         self,
@@ -28,18 +35,27 @@ class ImageDataset(Dataset):
         classes: Sequence[str],
         spec: PreprocessSpec,
         augment: A.Compose | None = None,
+        *,
+        cache: bool = False,
     ) -> None:
         self.records = list(records)
         self.class_index = {name: i for i, name in enumerate(classes)}
         self.spec = spec
         self.augment = augment
+        self._resized: list[np.ndarray] | None = None
+        if cache:
+            with ThreadPoolExecutor(os.cpu_count()) as pool:
+                self._resized = list(pool.map(self._load, self.records))
+
+    def _load(self, record: Record) -> np.ndarray:
+        return self.spec.resize(read_image(record.path))
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         record = self.records[index]
-        image = self.spec.resize(read_image(record.path))
+        image = self._resized[index] if self._resized is not None else self._load(record)
         if self.augment is not None:
             image = self.augment(image=image)["image"]
         return torch.from_numpy(self.spec.normalize(image)), self.class_index[record.label]

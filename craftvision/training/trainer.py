@@ -48,6 +48,7 @@ from craftvision.training.metrics import classification_metrics
 from craftvision.training.plots import plot_confusion_matrix
 
 console = Console(stderr=True)
+CACHE_BYTES = 3 * 2**30  # decoded training images kept in memory up to this size
 
 
 @dataclass
@@ -203,10 +204,10 @@ def train(config: TrainConfig) -> TrainResult:
         raise DatasetError(f"{data}: too few samples to split into train and validation sets")
     spec = PreprocessSpec(input_size=config.image_size, channels=config.channels)
 
-    workers = min(4, os.cpu_count() or 1) if config.workers is None else config.workers
-    train_set = ImageDataset(
-        splits.train, classes, spec, augmentation_preset(config.modality, seed=config.seed)
-    )
+    workers = min(4, (os.cpu_count() or 2) // 2) if config.workers is None else config.workers
+    cache = len(records) * spec.input_size**2 * 3 <= CACHE_BYTES
+    augment = augmentation_preset(config.modality, seed=config.seed)
+    train_set = ImageDataset(splits.train, classes, spec, augment, cache=cache)
     loader_args = {
         "batch_size": config.batch_size,
         "num_workers": workers,
@@ -220,8 +221,9 @@ def train(config: TrainConfig) -> TrainResult:
         generator=torch.Generator().manual_seed(config.seed),
         **loader_args,
     )
-    val_loader = DataLoader(ImageDataset(splits.val, classes, spec), **loader_args)
-    test_loader = DataLoader(ImageDataset(splits.test or splits.val, classes, spec), **loader_args)
+    eval_args = {"batch_size": config.batch_size * 2}
+    val_loader = DataLoader(ImageDataset(splits.val, classes, spec, cache=cache), **eval_args)
+    test_loader = DataLoader(ImageDataset(splits.test or splits.val, classes, spec), **eval_args)
 
     model = create_model(
         config.model, num_classes=len(classes), in_chans=spec.in_chans, pretrained=config.pretrained
@@ -258,7 +260,7 @@ def train(config: TrainConfig) -> TrainResult:
                 loss.backward()
                 optimizer.step()
                 scheduler.step()
-                total_loss += float(loss)
+                total_loss += loss.item()
                 progress.advance(task)
             progress.remove_task(task)
             logits, targets = _predict_logits(model, val_loader, device)

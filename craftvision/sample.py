@@ -1,0 +1,198 @@
+"""One verdict per product: aggregate every photo of a sample across modalities.
+
+Rules (DESIGN.md §3): a sample is ``imitation`` if any modality is confidently imitation,
+``genuine`` only if every modality present is confidently genuine, otherwise ``inconclusive``.
+Within a modality, one confidently imitation photo is enough to call it imitation (a blend of
+Pashmina with wool is an imitation), and it is genuine only if all its photos are.
+
+Example:
+    >>> from craftvision import inspect_sample
+    >>> result = inspect_sample("samples/product")           # doctest: +SKIP
+    >>> result.verdict, result.reasons[0]                     # doctest: +SKIP
+    (<Verdict.IMITATION: 'imitation'>, 'stitch: imitation — border.jpg is machine_chain (0.99)')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from craftvision.errors import ConfigError
+from craftvision.suggest import did_you_mean
+from craftvision.types import MODALITIES, InspectionError, Prediction, Verdict
+
+
+@dataclass(frozen=True)
+class ModalityResult:
+    """The verdict of one modality of a sample and the photos that drove it."""
+
+    modality: str
+    verdict: Verdict
+    reason: str
+    n_images: int
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    """A product's verdict, its reasons, and every photo's result."""
+
+    sample_id: str | None
+    verdict: Verdict
+    reasons: list[str]
+    modalities: dict[str, ModalityResult]
+    images: list[Prediction | InspectionError] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "sample_id": self.sample_id,
+            "verdict": self.verdict.value,
+            "reasons": list(self.reasons),
+            "modalities": {
+                name: {"verdict": m.verdict.value, "reason": m.reason, "n_images": m.n_images}
+                for name, m in self.modalities.items()
+            },
+            "images": [image.to_dict() for image in self.images],
+        }
+
+
+def _name(result: Prediction | InspectionError) -> str:
+    return Path(result.path).name if result.path else "<image>"
+
+
+def _modality_result(
+    modality: str, results: Sequence[Prediction | InspectionError]
+) -> ModalityResult:
+    predictions = [r for r in results if isinstance(r, Prediction)]
+    failed = [r for r in results if isinstance(r, InspectionError)]
+    imitation = [p for p in predictions if p.verdict is Verdict.IMITATION]
+    if imitation:
+        worst = max(imitation, key=lambda p: 1 - p.genuine_probability)
+        return ModalityResult(
+            modality,
+            Verdict.IMITATION,
+            f"{modality}: imitation — {_name(worst)} is {worst.label} "
+            f"(p(genuine) {worst.genuine_probability:.2f})"
+            + (f" and {len(imitation) - 1} more photo(s)" if len(imitation) > 1 else ""),
+            len(results),
+        )
+    unsure = [p for p in predictions if p.verdict is Verdict.INCONCLUSIVE]
+    if unsure or failed or not predictions:
+        names = [_name(r) for r in (*unsure, *failed)]
+        detail = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+        return ModalityResult(
+            modality,
+            Verdict.INCONCLUSIVE,
+            f"{modality}: inconclusive — not confident on {detail or 'any photo'}"
+            + (f" ({len(failed)} unreadable)" if failed else ""),
+            len(results),
+        )
+    weakest = min(predictions, key=lambda p: p.genuine_probability)
+    return ModalityResult(
+        modality,
+        Verdict.GENUINE,
+        f"{modality}: genuine — all {len(predictions)} photo(s) genuine "
+        f"(lowest p(genuine) {weakest.genuine_probability:.2f}, {_name(weakest)})",
+        len(results),
+    )
+
+
+def aggregate(
+    results_by_modality: Mapping[str, Sequence[Prediction | InspectionError]],
+    *,
+    sample_id: str | None = None,
+) -> SampleResult:
+    """Combine per-photo results, grouped by modality, into the sample verdict."""
+    modalities = {
+        name: _modality_result(name, results)
+        for name, results in results_by_modality.items()
+        if results
+    }
+    verdicts = [m.verdict for m in modalities.values()]
+    if Verdict.IMITATION in verdicts:
+        verdict = Verdict.IMITATION
+    elif verdicts and all(v is Verdict.GENUINE for v in verdicts):
+        verdict = Verdict.GENUINE
+    else:
+        verdict = Verdict.INCONCLUSIVE
+    order = {Verdict.IMITATION: 0, Verdict.INCONCLUSIVE: 1, Verdict.GENUINE: 2}
+    reasons = [m.reason for m in sorted(modalities.values(), key=lambda m: order[m.verdict])]
+    if not modalities:
+        reasons = ["no photos to inspect"]
+    images = [r for results in results_by_modality.values() for r in results]
+    return SampleResult(sample_id, verdict, reasons, modalities, images)
+
+
+def modality_of(path: str | os.PathLike) -> str:
+    """The modality named by the nearest enclosing folder (``.../weave/x.jpg`` → ``weave``)."""
+    for part in reversed(Path(path).parent.parts):
+        if part.lower() in MODALITIES:
+            return part.lower()
+    raise ConfigError(
+        f"{path}: cannot tell its modality; put photos under fibre/, weave/ or stitch/ "
+        "folders, or list them in a manifest with a 'modality' column"
+    )
+
+
+def _group_photos(
+    source: str | os.PathLike | Iterable[str | os.PathLike],
+) -> tuple[str | None, dict[str, list[Path]]]:
+    from craftvision.datasets.manifest import load_manifest
+    from craftvision.imageio import iter_image_files
+
+    groups: dict[str, list[Path]] = {}
+    if isinstance(source, str | os.PathLike) and Path(source).suffix.lower() == ".csv":
+        manifest = load_manifest(source)
+        for record in manifest.records:
+            groups.setdefault(record.modality or modality_of(record.path), []).append(record.path)
+        sample_ids = {r.sample_id for r in manifest.records}
+        return (sample_ids.pop() if len(sample_ids) == 1 else None), groups
+    paths = [source] if isinstance(source, str | os.PathLike) else list(source)
+    for path in iter_image_files(paths):
+        groups.setdefault(modality_of(path), []).append(path)
+    sample_id = Path(paths[0]).name if len(paths) == 1 and Path(paths[0]).is_dir() else None
+    return sample_id, groups
+
+
+def inspect_sample(
+    source: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    models: Mapping[str, str | os.PathLike] | None = None,
+    threshold: float | None = None,
+) -> SampleResult:
+    """Inspect every photo of one product and return its :class:`SampleResult`.
+
+    ``source`` is a folder (photos under ``fibre/``, ``weave/``, ``stitch/``), a list of such
+    photos, or a CSV manifest with a ``modality`` column. ``models`` maps a modality to a bundle
+    name or path; by default each modality uses the shipped model of that modality.
+    """
+    from craftvision.inspector import Inspector
+    from craftvision.models.zoo import available_models
+
+    sample_id, groups = _group_photos(source)
+    chosen = dict(models or {})
+    for modality in groups:
+        if modality not in chosen:
+            shipped = available_models()
+            if modality not in shipped:
+                raise ConfigError(
+                    f"no model for modality {modality!r}.{did_you_mean(modality, shipped)} "
+                    "Give one with models={...} / --model"
+                )
+            chosen[modality] = modality
+    results: dict[str, list[Prediction | InspectionError]] = {}
+    for modality, paths in groups.items():
+        inspector = Inspector(chosen[modality], threshold=threshold)
+        if inspector.modality != modality:
+            raise ConfigError(
+                f"model {chosen[modality]} is a {inspector.modality} model, "
+                f"but it was given {modality} photos"
+            )
+        results[modality] = inspector.predict(paths, on_error="record")
+    return aggregate(results, sample_id=sample_id)
+
+
+__all__ = ["ModalityResult", "SampleResult", "aggregate", "inspect_sample"]

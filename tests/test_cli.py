@@ -1,0 +1,79 @@
+"""The command line as a user meets it."""
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+from typer.testing import CliRunner
+
+from craftvision.cli import app
+
+runner = CliRunner()
+
+
+def _folder_with_bad_files(root):
+    root.mkdir()
+    cv2.imwrite(str(root / "bright.png"), np.full((40, 100, 3), 250, np.uint8))
+    cv2.imwrite(str(root / "dark.jpg"), np.zeros((50, 50, 3), np.uint8))
+    (root / "empty.png").write_bytes(b"")
+    (root / "text.png").write_text("not an image")
+    data = (root / "dark.jpg").read_bytes()
+    (root / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    cv2.imwrite(str(root / "deep16.tif"), np.full((20, 20), 60000, np.uint16))
+    cv2.imwrite(str(root / "tiny.png"), np.full((1, 1, 3), 255, np.uint8))
+    cv2.imwrite(str(root / "rgba.png"), np.full((30, 30, 4), 255, np.uint8))
+    return root
+
+
+def test_inspect_folder_goes_past_bad_files(brightness_bundle, tmp_path):
+    folder = _folder_with_bad_files(tmp_path / "photos")
+    out = tmp_path / "results.jsonl"
+    result = runner.invoke(app, ["inspect", str(folder), "--model", str(brightness_bundle), "--json",
+                                 "--out", str(out)])
+    assert result.exit_code == 1
+    records = {json.loads(line)["path"].rsplit("/", 1)[-1]: json.loads(line)
+               for line in result.stdout.splitlines()}
+    assert set(records) == {"bright.png", "dark.jpg", "empty.png", "text.png", "truncated.jpg",
+                            "deep16.tif", "tiny.png", "rgba.png"}
+    for bad in ("empty.png", "text.png", "truncated.jpg"):
+        assert bad in records[bad]["error"]
+    assert records["bright.png"]["verdict"] == "genuine"
+    assert records["dark.jpg"]["verdict"] == "imitation"
+    assert records["deep16.tif"]["label"] == "pashmina"  # 60000/65535 is bright, not clipped dark
+    assert records["rgba.png"]["verdict"] == "genuine"  # alpha over white
+    assert {"label", "verdict", "confidence", "probabilities", "path"} <= set(records["tiny.png"])
+    assert out.read_text().splitlines() == result.stdout.splitlines()
+
+
+def test_inspect_table_and_missing_path(brightness_bundle, tmp_path):
+    image = tmp_path / "one.png"
+    cv2.imwrite(str(image), np.full((20, 20, 3), 250, np.uint8))
+    result = runner.invoke(app, ["inspect", str(image), str(tmp_path / "nope.png"), "-m",
+                                 str(brightness_bundle)])
+    assert result.exit_code == 1
+    assert "one.png" in result.stdout and "genuine" in result.stdout
+    assert "nope.png" in result.stdout and "error" in result.stdout
+
+
+def test_wrong_names_suggest_the_nearest():
+    result = subprocess.run([sys.executable, "-m", "craftvision", "inspect", "x.png", "--model",
+                             "fiber"], capture_output=True, text=True)
+    assert result.returncode == 2 and "unknown model 'fiber'" in result.stderr
+    result = runner.invoke(app, ["synth", "fiber", "--n", "1", "--out", "x"])
+    assert result.exit_code == 2 and "Did you mean 'fibre'" in result.output
+
+
+def test_synth_writes_manifest(tmp_path):
+    result = runner.invoke(app, ["synth", "fibre", "--n", "6", "--out", str(tmp_path / "d"),
+                                 "--seed", "3", "--workers", "1", "--um-per-px", "0.5"])
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "d" / "manifest.csv").read_text().splitlines()
+    assert lines[0].startswith("path,label,sample_id,modality,um_per_px") and len(lines) == 7
+
+
+def test_every_verb_has_help_with_an_example():
+    for verb in ("inspect", "synth", "train", "models"):
+        result = runner.invoke(app, [verb, "--help"])
+        assert result.exit_code == 0 and "Example" in result.output, verb

@@ -1,0 +1,96 @@
+"""End-to-end training on a tiny dataset of 100x40 strips with several photos per sample."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from craftvision import Inspector
+from craftvision.datasets import load_manifest, split_by_sample
+from craftvision.models.bundle import read_metadata
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def _strip(rng, label):
+    image = np.full((40, 100), 220, np.uint8)
+    image[14:26] = 90  # a fibre band
+    if label == "wool":  # close, dark scale margins
+        for x in range(int(rng.integers(0, 6)), 100, 6):
+            image[14:26, x] = 40
+    image = image.astype(np.int16) + rng.normal(0, 6, image.shape).astype(np.int16)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def strip_dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("strips")
+    rng = np.random.default_rng(0)
+    rows = ["path,label,sample_id,modality,um_per_px"]
+    for sample in range(16):
+        label = ("pashmina", "wool")[sample % 2]
+        for shot in range(3):
+            name = f"{label}/s{sample}_{shot}.png"
+            (root / label).mkdir(exist_ok=True)
+            cv2.imwrite(str(root / name), _strip(rng, label))
+            rows.append(f"{name},{label},sample-{sample},fibre,0.5")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained_run(strip_dataset, tmp_path_factory):
+    from craftvision.training.trainer import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("run")
+    config = TrainConfig(
+        data=str(strip_dataset), out=str(out), epochs=2, image_size=32, batch_size=8,
+        workers=0, seed=0, val_fraction=0.25, test_fraction=0.25,
+    )
+    return train(config)
+
+
+def test_split_has_no_shared_sample(strip_dataset):
+    splits = split_by_sample(load_manifest(strip_dataset).records, val_fraction=0.25,
+                             test_fraction=0.25, seed=0)
+    groups = [{r.sample_id for r in part} for part in (splits.train, splits.val, splits.test)]
+    assert all(groups)
+    assert not (groups[0] & groups[1] or groups[0] & groups[2] or groups[1] & groups[2])
+
+
+def test_run_folder_has_everything(trained_run):
+    run = trained_run.run_dir
+    for name in ("best.ckpt", "last.ckpt", "metrics.json", "confusion_matrix.png", "model.onnx",
+                 "model.md", "history.csv", "config.yaml"):
+        assert (run / name).is_file(), name
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert {"accuracy", "balanced_accuracy", "roc_auc", "per_class", "confusion_matrix"} <= set(metrics)
+    state = torch.load(run / "last.ckpt", weights_only=True)
+    assert state["epoch"] == 2 and state["classes"] == ["pashmina", "wool"]
+    assert "optimizer" in state and "scheduler" in state
+    assert len(trained_run.history) == 2
+
+
+def test_bundle_is_self_describing_and_matches_torch(trained_run, strip_dataset):
+    meta = read_metadata(trained_run.bundle)
+    assert meta.classes == ("pashmina", "wool") and meta.genuine_class == "pashmina"
+    assert meta.preprocess.input_size == 32 and meta.temperature == trained_run.temperature
+    assert meta.metrics["balanced_accuracy"] == trained_run.metrics["balanced_accuracy"]
+    assert len(meta.data_fingerprint) == 64 and len(meta.weights_sha256) == 64
+
+    from craftvision.models.factory import create_model
+
+    state = torch.load(trained_run.run_dir / "best.ckpt", weights_only=True)
+    net = create_model(state["architecture"], num_classes=2).eval()
+    net.load_state_dict(state["model"])
+    files = sorted(strip_dataset.rglob("*.png"))[:5]
+    results = Inspector(trained_run.bundle).predict(files)
+    batch = np.stack([meta.preprocess(cv2.imread(str(f))[:, :, ::-1]) for f in files])
+    with torch.inference_mode():
+        expected = torch.softmax(net(torch.from_numpy(batch)) / meta.temperature, dim=1).numpy()
+    for result, probs in zip(results, expected, strict=True):
+        assert result.path.endswith(".png")
+        np.testing.assert_allclose(list(result.probabilities.values()), probs, atol=1e-4)
+    assert "Retrain" not in (trained_run.run_dir / "model.md").read_text()
