@@ -163,7 +163,7 @@ class Inspector:
         on_error: str,
     ) -> Iterator[Prediction | InspectionError]:
         good = [t for t in tensors if not isinstance(t, ImageReadError)]
-        probabilities = self.probabilities(np.stack(good)) if good else np.empty((0, 0))
+        probabilities, ood_scores = self.run(np.stack(good)) if good else (None, None)
         row = 0
         for source, tensor in zip(chunk, tensors, strict=True):
             if isinstance(tensor, ImageReadError):
@@ -171,18 +171,29 @@ class Inspector:
                     raise tensor
                 yield InspectionError(path=_source_name(source), error=str(tensor))
                 continue
-            yield self._prediction(_source_name(source), probabilities[row])
+            ood = None if ood_scores is None else float(ood_scores[row])
+            yield self._prediction(_source_name(source), probabilities[row], ood)
             row += 1
 
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """Calibrated class probabilities for a preprocessed float32 batch (N, C, S, S)."""
-        (logits,) = self.session.run(None, {self._input_name: batch.astype(np.float32, copy=False)})
-        return softmax(logits, self.metadata.temperature)
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Calibrated class probabilities for a preprocessed float32 batch (N, C, S, S), and the
+        out-of-distribution scores when the bundle carries a feature guard."""
+        outputs = self.session.run(None, {self._input_name: batch.astype(np.float32, copy=False)})
+        ood_scores = outputs[1] if len(outputs) > 1 else None
+        return softmax(outputs[0], self.metadata.temperature), ood_scores
 
-    def _prediction(self, path: str | None, probs: np.ndarray) -> Prediction:
+    def _prediction(
+        self, path: str | None, probs: np.ndarray, ood_score: float | None
+    ) -> Prediction:
         best = int(np.argmax(probs))
         genuine = float(probs[self._genuine_index])
-        if genuine >= self.threshold:
+        limit = self.metadata.ood_threshold
+        out_of_distribution = bool(
+            ood_score is not None and limit is not None and ood_score > limit
+        )
+        if out_of_distribution:
+            verdict = Verdict.INCONCLUSIVE
+        elif genuine >= self.threshold:
             verdict = Verdict.GENUINE
         elif 1.0 - genuine >= self.threshold:
             verdict = Verdict.IMITATION
@@ -197,4 +208,6 @@ class Inspector:
             probabilities={name: float(p) for name, p in zip(self.classes, probs, strict=True)},
             modality=self.modality,
             model=self.metadata.name,
+            ood_score=ood_score,
+            out_of_distribution=out_of_distribution,
         )

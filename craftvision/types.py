@@ -32,7 +32,9 @@ class Prediction:
     ``confidence`` is the calibrated probability of ``label``; ``genuine_probability`` is the
     calibrated probability of the bundle's genuine class, which the verdict compares with the
     bundle's threshold (genuine if it reaches the threshold, imitation if ``1 - p`` does,
-    inconclusive otherwise).
+    inconclusive otherwise). ``out_of_distribution`` is set when the bundle's feature guard finds
+    the image unlike the training data (``ood_score`` above the bundle's ``ood_threshold``); the
+    verdict is then ``inconclusive`` whatever the probabilities say.
     """
 
     path: str | None
@@ -43,6 +45,8 @@ class Prediction:
     probabilities: dict[str, float]
     modality: str
     model: str
+    ood_score: float | None = None
+    out_of_distribution: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; ``verdict`` as its string value."""

@@ -94,3 +94,21 @@ def test_bundle_is_self_describing_and_matches_torch(trained_run, strip_dataset)
         assert result.path.endswith(".png")
         np.testing.assert_allclose(list(result.probabilities.values()), probs, atol=1e-4)
     assert "Retrain" not in (trained_run.run_dir / "model.md").read_text()
+
+
+def test_ood_guard_makes_strange_images_inconclusive(trained_run, strip_dataset):
+    from craftvision import Verdict
+
+    inspector = Inspector(trained_run.bundle)
+    own = inspector.predict(sorted(strip_dataset.rglob("*.png")))
+    assert np.mean([p.out_of_distribution for p in own]) <= 0.1
+    rng = np.random.default_rng(5)
+    y, x = np.mgrid[0:96, 0:96]
+    strangers = [
+        rng.integers(0, 256, (96, 96, 3), dtype=np.uint8),  # sensor noise
+        (((x // 12 + y // 12) % 2) * 255).astype(np.uint8),  # a checkerboard test chart
+        np.dstack([x * 2, y * 2, 255 - x - y]).astype(np.uint8),  # a colourful gradient
+    ]
+    for result in inspector.predict(strangers):
+        assert result.out_of_distribution and result.verdict is Verdict.INCONCLUSIVE
+        assert result.ood_score > read_metadata(trained_run.bundle).ood_threshold

@@ -1,4 +1,4 @@
-"""``craftvision inspect``: run a bundle over files, folders and globs."""
+"""``craftvision inspect``: run bundles over files, folders and globs, or over one product."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from craftvision.cli.app import err_console
 from craftvision.types import InspectionError, Prediction
 
 VERDICT_STYLE = {"genuine": "bold green", "imitation": "bold red", "inconclusive": "yellow"}
+AUTO = "auto"
 
 
 def _expand(paths: list[str]) -> tuple[list[Path], list[InspectionError]]:
@@ -30,8 +31,25 @@ def _expand(paths: list[str]) -> tuple[list[Path], list[InspectionError]]:
     return files, missing
 
 
+def _model_for(path: Path, model: str) -> str:
+    """``--model auto`` picks the shipped model of the photo's modality folder, else fibre."""
+    if model != AUTO:
+        return model
+    from craftvision.errors import ConfigError
+    from craftvision.sample import modality_of
+
+    try:
+        return modality_of(path)
+    except ConfigError:
+        return "fibre"
+
+
+def _styled(verdict: str) -> str:
+    return f"[{VERDICT_STYLE[verdict]}]{verdict}[/]"
+
+
 def _table(results: list[Prediction | InspectionError]) -> Table:
-    table = Table(show_lines=False, header_style="bold")
+    table = Table(header_style="bold")
     for column in ("file", "class", "verdict", "confidence", "p(genuine)"):
         table.add_column(column, justify="right" if column[0] in "cp" else "left")
     for result in results:
@@ -39,35 +57,120 @@ def _table(results: list[Prediction | InspectionError]) -> Table:
         if isinstance(result, InspectionError):
             table.add_row(name, "-", "[bold magenta]error[/]", "-", result.error.split(": ", 1)[-1])
             continue
-        style = VERDICT_STYLE[result.verdict.value]
         table.add_row(
             name,
             result.label,
-            f"[{style}]{result.verdict.value}[/]",
+            _styled(result.verdict.value),
             f"{result.confidence:.3f}",
             f"{result.genuine_probability:.3f}",
         )
     return table
 
 
+def _inspect_files(
+    files: list[Path], model: str, threshold: float | None, device: str, batch_size: int
+) -> list[Prediction | InspectionError]:
+    from craftvision.inspector import Inspector
+
+    groups: dict[str, list[int]] = {}
+    for index, path in enumerate(files):
+        groups.setdefault(_model_for(path, model), []).append(index)
+    if model == AUTO and "fibre" in groups and len(groups) == 1:
+        err_console.print(
+            "model: fibre (no fibre/, weave/ or stitch/ folder said otherwise)", style="dim"
+        )
+    inspectors = {
+        name: Inspector(name, threshold=threshold, device=device, batch_size=batch_size)
+        for name in groups
+    }
+    results: list[Prediction | InspectionError | None] = [None] * len(files)
+    from rich.progress import Progress
+
+    with Progress(console=err_console, transient=True, disable=len(files) <= batch_size) as bar:
+        task = bar.add_task("inspecting", total=len(files))
+        try:
+            for name, indices in groups.items():
+                stream = inspectors[name].predict_iter(
+                    [files[i] for i in indices], on_error="record"
+                )
+                for index, result in zip(indices, stream, strict=False):
+                    results[index] = result
+                    bar.advance(task)
+        except KeyboardInterrupt:
+            finished = [r for r in results if r is not None]
+            err_console.print(f"interrupted: {len(finished)} of {len(files)} image(s) finished")
+            _emit(finished, as_json=False, out=None)
+            raise typer.Exit(130) from None
+    return [r for r in results if r is not None]
+
+
+def _emit(results: list[Prediction | InspectionError], *, as_json: bool, out: Path | None) -> None:
+    from craftvision.atomic import atomic_write_text
+
+    lines = "".join(json.dumps(r.to_dict()) + "\n" for r in results)
+    if as_json:
+        sys.stdout.write(lines)
+    else:
+        Console().print(_table(results))
+    if out is not None:
+        atomic_write_text(out, lines)
+
+
+def _inspect_sample(
+    paths: list[str], model: str, threshold: float | None, as_json: bool, out: Path | None
+) -> None:
+    from craftvision.atomic import atomic_write_text
+    from craftvision.sample import inspect_sample
+
+    models = None if model == AUTO else {_modality_of_model(model): model}
+    result = inspect_sample(
+        paths[0] if len(paths) == 1 else paths, models=models, threshold=threshold
+    )
+    document = json.dumps(result.to_dict())
+    if as_json:
+        sys.stdout.write(document + "\n")
+    else:
+        Console().print(_table(result.images))
+        Console().print(f"sample {result.sample_id or ''}: {_styled(result.verdict.value)}")
+        for reason in result.reasons:
+            Console().print(f"  • {reason}", highlight=False)
+    if out is not None:
+        atomic_write_text(out, document + "\n")
+    if any(isinstance(r, InspectionError) for r in result.images):
+        raise typer.Exit(1)
+
+
+def _modality_of_model(model: str) -> str:
+    """The modality a bundle serves."""
+    from craftvision.models import read_metadata, resolve_model
+
+    return read_metadata(resolve_model(model)).modality
+
+
 def inspect(
     paths: list[str] = typer.Argument(
-        ..., help="Image files, folders (searched recursively) or globs."
+        ...,
+        help="Image files, folders (searched recursively) or globs; with --sample, one "
+        "product's folder (photos under fibre/, weave/, stitch/) or its CSV manifest.",
     ),
     model: str = typer.Option(
-        "fibre",
+        AUTO,
         "--model",
         "-m",
-        help="A shipped model name (see `craftvision models`) or a .onnx bundle.",
+        help="`auto` (each photo's modality folder picks the shipped model; fibre otherwise), "
+        "a shipped model name (see `craftvision models`) or a .onnx bundle.",
+    ),
+    sample: bool = typer.Option(
+        False, "--sample", help="Treat all the photos as one product and print its verdict."
     ),
     as_json: bool = typer.Option(
-        False, "--json", help="Print JSON Lines (one object per image) instead of a table."
+        False, "--json", help="Print JSON Lines (one object per image, or one per sample)."
     ),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Also write the results as JSON Lines to this file."
+        None, "--out", "-o", help="Also write the JSON results to this file."
     ),
     threshold: float | None = typer.Option(
-        None, min=0.5, max=1.0, help="Abstain threshold (default: the bundle's own)."
+        None, min=0.5, max=1.0, help="Abstain threshold (default: each bundle's own)."
     ),
     batch_size: int = typer.Option(32, min=1, help="Images per inference batch."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
@@ -78,40 +181,20 @@ def inspect(
     if any file failed.
 
     Example: `craftvision inspect samples/fibre --out results.jsonl`
+
+    Example: `craftvision inspect --sample samples/product`
     """
-    from craftvision.atomic import atomic_write_text
-    from craftvision.inspector import Inspector
+    if model != AUTO:
+        from craftvision.models import resolve_model
 
-    inspector = Inspector(model, threshold=threshold, device=device, batch_size=batch_size)
-    files, results = _expand(paths)
-    interrupted = False
-    try:
-        if len(files) > batch_size:
-            from rich.progress import track
-
-            stream = track(
-                inspector.predict_iter(files, on_error="record"),
-                total=len(files),
-                description="inspecting",
-                console=err_console,
-                transient=True,
-            )
-        else:
-            stream = inspector.predict_iter(files, on_error="record")
-        results.extend(stream)
-    except KeyboardInterrupt:
-        interrupted = True
-    lines = [json.dumps(r.to_dict()) for r in results]
-    if as_json:
-        sys.stdout.write("".join(line + "\n" for line in lines))
-    else:
-        Console().print(_table(results))
-    if out is not None:
-        atomic_write_text(out, "".join(line + "\n" for line in lines))
+        resolve_model(model)
+    if sample:
+        _inspect_sample(paths, model, threshold, as_json, out)
+        return
+    files, missing = _expand(paths)
+    results = missing + _inspect_files(files, model, threshold, device, batch_size)
+    _emit(results, as_json=as_json, out=out)
     failures = sum(isinstance(r, InspectionError) for r in results)
-    if interrupted:
-        err_console.print(f"interrupted: {len(results)} of {len(files)} image(s) finished")
-        raise typer.Exit(130)
     if failures:
         err_console.print(
             f"[bold red]{failures} of {len(results)} input(s) could not be inspected[/]"

@@ -2,7 +2,8 @@
 
 Fibre micrographs have no preferred orientation and their colour carries no class information
 (a dyed imitation must not be spotted by hue), so the fibre preset rotates freely and changes
-brightness, contrast, blur, noise and compression but never hue.
+brightness, contrast, blur, noise and compression but never hue. Weave and stitch photos get
+camera-pose, lighting and focus changes that keep the thread geometry intact.
 
 Example:
     >>> import numpy as np
@@ -36,7 +37,28 @@ def _fibre() -> list[A.BasicTransform]:
     ]
 
 
-PRESETS: dict[str, Callable[[], list[A.BasicTransform]]] = {"fibre": _fibre}
+def _textile() -> list[A.BasicTransform]:
+    """Weave and stitch close-ups: camera pose, lighting and focus change; the geometry of the
+    threads does not (no elastic or grid distortion, which would fake hand irregularity)."""
+    return [
+        A.RandomRotate90(p=1.0),
+        A.HorizontalFlip(p=0.5),
+        A.Affine(rotate=(-30, 30), scale=(0.8, 1.25), border_mode=cv2.BORDER_REFLECT_101, p=0.7),
+        A.Perspective(scale=(0.02, 0.06), border_mode=cv2.BORDER_REFLECT_101, p=0.3),
+        A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MotionBlur(blur_limit=(3, 5))], p=0.25),
+        A.RandomBrightnessContrast(brightness_limit=0.25, contrast_limit=0.25, p=0.7),
+        A.HueSaturationValue(hue_shift_limit=8, sat_shift_limit=20, val_shift_limit=0, p=0.3),
+        A.RandomGamma(gamma_limit=(80, 120), p=0.3),
+        A.GaussNoise(std_range=(0.01, 0.05), p=0.4),
+        A.ImageCompression(quality_range=(60, 95), p=0.3),
+    ]
+
+
+PRESETS: dict[str, Callable[[], list[A.BasicTransform]]] = {
+    "fibre": _fibre,
+    "weave": _textile,
+    "stitch": _textile,
+}
 
 
 def augmentation_preset(modality: str, *, seed: int | None = None) -> A.Compose:

@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +60,12 @@ class ImageDataset(Dataset):
         if self.augment is not None:
             image = self.augment(image=image)["image"]
         return torch.from_numpy(self.spec.normalize(image)), self.class_index[record.label]
+
+    def unaugmented(self) -> ImageDataset:
+        """The same records (and cache) without augmentation, for evaluation passes."""
+        plain = copy.copy(self)
+        plain.augment = None
+        return plain
 
     def targets(self) -> list[int]:
         """Class index of every record, in order."""

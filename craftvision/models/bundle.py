@@ -41,6 +41,7 @@ class BundleMetadata:
     architecture: str
     temperature: float = 1.0
     threshold: float = 0.8
+    ood_threshold: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     data_fingerprint: str = ""
     library_version: str = ""

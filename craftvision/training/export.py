@@ -38,7 +38,16 @@ class ExportReport:
     size_bytes: int
 
 
-def _onnx_bytes(model: torch.nn.Module, example: torch.Tensor, opset: int) -> bytes:
+def _torch_outputs(model: torch.nn.Module, batch: np.ndarray) -> tuple[np.ndarray, ...]:
+    with torch.inference_mode():
+        outputs = model(torch.from_numpy(batch))
+    outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+    return tuple(o.numpy() for o in outputs)
+
+
+def _onnx_bytes(
+    model: torch.nn.Module, example: torch.Tensor, output_names: list[str], opset: int
+) -> bytes:
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -47,8 +56,8 @@ def _onnx_bytes(model: torch.nn.Module, example: torch.Tensor, opset: int) -> by
             (example,),
             buffer,
             input_names=["input"],
-            output_names=["logits"],
-            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+            output_names=output_names,
+            dynamic_axes={name: {0: "batch"} for name in ["input", *output_names]},
             opset_version=opset,
             dynamo=False,
         )
@@ -66,19 +75,28 @@ def export_bundle(
     """Write ``model`` with ``metadata`` to ``path`` (atomically) after the parity check.
 
     ``parity_inputs`` are preprocessed real images (N, C, S, S); they are repeated as needed to
-    fill each checked batch size.
+    fill each checked batch size. A model returning ``(logits, ood_score)`` (a
+    :class:`~craftvision.training.ood.GuardedClassifier`) exports both outputs, and its scores
+    must agree to a relative 1e-3.
     """
     model = model.eval().to("cpu")
     inputs = np.ascontiguousarray(parity_inputs, np.float32)
-    onnx_bytes = _onnx_bytes(model, torch.from_numpy(inputs[:1]), opset)
+    guarded = len(_torch_outputs(model, inputs[:1])) == 2
+    names = ["logits", "ood_score"] if guarded else ["logits"]
+    onnx_bytes = _onnx_bytes(model, torch.from_numpy(inputs[:1]), names, opset)
     session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
     worst = 0.0
     for batch_size in PARITY_BATCH_SIZES:
         batch = np.resize(inputs, (batch_size, *inputs.shape[1:]))
-        with torch.inference_mode():
-            expected = softmax(model(torch.from_numpy(batch)).numpy(), metadata.temperature)
-        (logits,) = session.run(None, {"input": batch})
-        worst = max(worst, float(np.abs(softmax(logits, metadata.temperature) - expected).max()))
+        expected = _torch_outputs(model, batch)
+        actual = session.run(None, {"input": batch})
+        probs = softmax(expected[0], metadata.temperature)
+        worst = max(worst, float(np.abs(softmax(actual[0], metadata.temperature) - probs).max()))
+        if guarded and not np.allclose(actual[1], expected[1], rtol=1e-3, atol=1e-3):
+            raise CraftvisionError(
+                "ONNX export disagrees with the torch model on ood_score; "
+                "the bundle was not written"
+            )
     if worst > PARITY_TOLERANCE:
         raise CraftvisionError(
             f"ONNX export disagrees with the torch model (max |Δp| = {worst:.2e} > "

@@ -45,6 +45,7 @@ from craftvision.training.calibration import fit_temperature
 from craftvision.training.card import render_model_card
 from craftvision.training.export import export_bundle
 from craftvision.training.metrics import classification_metrics
+from craftvision.training.ood import GuardedClassifier, fit_guard, pre_logits
 from craftvision.training.plots import plot_confusion_matrix
 
 console = Console(stderr=True)
@@ -78,6 +79,7 @@ class TrainConfig:
     device: str = "auto"
     pretrained: str | None = None
     threshold: float = 0.8
+    ood_guard: bool = True
     name: str | None = None
     synth: dict[str, Any] | None = None
 
@@ -167,16 +169,19 @@ def _genuine_class(config: TrainConfig, classes: tuple[str, ...]) -> str:
     raise DatasetError(f"say which class is genuine: --genuine-class (one of {', '.join(classes)})")
 
 
-def _predict_logits(
+def _predict(
     model: torch.nn.Module, loader: DataLoader, device: torch.device
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Logits, targets and pre-logit features of every image in ``loader``."""
     model.eval()
-    outputs, targets = [], []
+    logits, targets, features = [], [], []
     with torch.inference_mode():
         for images, labels in loader:
-            outputs.append(model(images.to(device)).float().cpu().numpy())
+            pooled = pre_logits(model, images.to(device))
+            logits.append(model.get_classifier()(pooled).float().cpu().numpy())
+            features.append(pooled.float().cpu().numpy())
             targets.append(labels.numpy())
-    return np.concatenate(outputs), np.concatenate(targets)
+    return np.concatenate(logits), np.concatenate(targets), np.concatenate(features)
 
 
 def train(config: TrainConfig) -> TrainResult:
@@ -263,7 +268,7 @@ def train(config: TrainConfig) -> TrainResult:
                 total_loss += loss.item()
                 progress.advance(task)
             progress.remove_task(task)
-            logits, targets = _predict_logits(model, val_loader, device)
+            logits, targets, _ = _predict(model, val_loader, device)
             val = classification_metrics(targets, softmax(logits), classes, genuine_class)
             row = {
                 "epoch": epoch,
@@ -300,13 +305,21 @@ def train(config: TrainConfig) -> TrainResult:
 
     best = torch.load(run_dir / "best.ckpt", map_location=device, weights_only=True)
     model.load_state_dict(best["model"])
-    val_logits, val_targets = _predict_logits(model, val_loader, device)
+    val_logits, val_targets, val_features = _predict(model, val_loader, device)
     temperature = fit_temperature(val_logits, val_targets)
-    test_logits, test_targets = _predict_logits(model, test_loader, device)
+    test_logits, test_targets, test_features = _predict(model, test_loader, device)
     metrics = classification_metrics(
         test_targets, softmax(test_logits, temperature), classes, genuine_class
     )
     metrics["split"] = "test" if splits.test else "val"
+    exported: torch.nn.Module = model
+    guard = None
+    if config.ood_guard:
+        plain_train = DataLoader(train_set.unaugmented(), **eval_args)
+        _, train_targets, train_features = _predict(model, plain_train, device)
+        guard = fit_guard(train_features, train_targets, val_features)
+        metrics["ood_flag_rate"] = float((guard.score(test_features) > guard.threshold).mean())
+        exported = GuardedClassifier(model, guard)
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
     plot_confusion_matrix(
         metrics["confusion_matrix"],
@@ -324,8 +337,11 @@ def train(config: TrainConfig) -> TrainResult:
         architecture=config.model,
         temperature=temperature,
         threshold=config.threshold,
+        ood_threshold=None if guard is None else guard.threshold,
         metrics={
-            k: metrics[k] for k in ("n", "accuracy", "balanced_accuracy", "roc_auc", "per_class")
+            k: metrics[k]
+            for k in ("n", "accuracy", "balanced_accuracy", "roc_auc", "per_class", "ood_flag_rate")
+            if k in metrics
         },
         data_fingerprint=manifest.fingerprint(),
         library_version=__version__,
@@ -334,7 +350,7 @@ def train(config: TrainConfig) -> TrainResult:
     parity_inputs = np.stack(
         [val_loader.dataset[i][0].numpy() for i in range(min(32, len(splits.val)))]
     )
-    export = export_bundle(model, metadata, run_dir / "model.onnx", parity_inputs)
+    export = export_bundle(exported.cpu(), metadata, run_dir / "model.onnx", parity_inputs)
     summary = {
         "data": data,
         "synth": synth,
