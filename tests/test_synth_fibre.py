@@ -38,8 +38,12 @@ def test_registry_describes_fibre() -> None:
 
 
 def test_same_seed_same_bytes_for_any_worker_count(tmp_path: Path) -> None:
+    done: list[int] = []
     one = render_dataset("fibre", 12, tmp_path / "a", seed=3, workers=1, size=96)
-    two = render_dataset("fibre", 12, tmp_path / "b", seed=3, workers=2, size=96)
+    two = render_dataset(
+        "fibre", 12, tmp_path / "b", seed=3, workers=2, size=96, progress=done.append
+    )
+    assert sum(done) == 12
     assert one.read_bytes() == two.read_bytes()
     for row in _rows(one):
         assert (one.parent / row["path"]).read_bytes() == (two.parent / row["path"]).read_bytes()
