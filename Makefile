@@ -21,7 +21,7 @@ $(VENV)/.train: $(VENV)/.core
 
 demo: $(VENV)/.core
 	$(CRAFTVISION) models
-	$(CRAFTVISION) inspect samples/fibre --model fibre --out runs/demo/fibre.jsonl
+	$(CRAFTVISION) inspect samples/fibre --out runs/demo/fibre.jsonl
 	@echo "results also written as JSON Lines to runs/demo/fibre.jsonl"
 
 test: $(VENV)/.train
@@ -33,10 +33,13 @@ lint: $(VENV)/.train
 	$(PY) -m ruff format --check craftvision tests bench
 
 # Retrain the shipped reference models from their recipes and copy them into the package.
+MODALITIES := fibre weave stitch
 reference-models: $(VENV)/.train
-	$(CRAFTVISION) train --config recipes/fibre.yaml
-	cp runs/reference/fibre/model.onnx craftvision/models/zoo/fibre.onnx
-	cp runs/reference/fibre/model.md craftvision/models/zoo/fibre.md
+	for m in $(MODALITIES); do \
+	  $(CRAFTVISION) train --config recipes/$$m.yaml && \
+	  cp runs/reference/$$m/model.onnx craftvision/models/zoo/$$m.onnx && \
+	  cp runs/reference/$$m/model.md craftvision/models/zoo/$$m.md || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache

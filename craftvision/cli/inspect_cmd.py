@@ -15,6 +15,7 @@ from craftvision.types import InspectionError, Prediction
 
 VERDICT_STYLE = {"genuine": "bold green", "imitation": "bold red", "inconclusive": "yellow"}
 AUTO = "auto"
+DEFAULT_MODEL = "fibre"
 
 
 def _expand(paths: list[str]) -> tuple[list[Path], list[InspectionError]]:
@@ -31,8 +32,8 @@ def _expand(paths: list[str]) -> tuple[list[Path], list[InspectionError]]:
     return files, missing
 
 
-def _model_for(path: Path, model: str) -> str:
-    """``--model auto`` picks the shipped model of the photo's modality folder, else fibre."""
+def _model_for(path: Path, model: str) -> str | None:
+    """``--model auto`` picks the shipped model of the photo's modality folder (None if none)."""
     if model != AUTO:
         return model
     from craftvision.errors import ConfigError
@@ -41,7 +42,7 @@ def _model_for(path: Path, model: str) -> str:
     try:
         return modality_of(path)
     except ConfigError:
-        return "fibre"
+        return None
 
 
 def _styled(verdict: str) -> str:
@@ -73,11 +74,16 @@ def _inspect_files(
     from craftvision.inspector import Inspector
 
     groups: dict[str, list[int]] = {}
+    unplaced = 0
     for index, path in enumerate(files):
-        groups.setdefault(_model_for(path, model), []).append(index)
-    if model == AUTO and "fibre" in groups and len(groups) == 1:
+        name = _model_for(path, model)
+        unplaced += name is None
+        groups.setdefault(name or DEFAULT_MODEL, []).append(index)
+    if unplaced:
         err_console.print(
-            "model: fibre (no fibre/, weave/ or stitch/ folder said otherwise)", style="dim"
+            f"{unplaced} photo(s) outside fibre/, weave/ or stitch/ folders: using the "
+            f"{DEFAULT_MODEL} model (choose another with --model)",
+            style="dim",
         )
     inspectors = {
         name: Inspector(name, threshold=threshold, device=device, batch_size=batch_size)

@@ -16,7 +16,7 @@ def train(
     modality: str | None = typer.Option(None, help="fibre, weave or stitch (default fibre)."),
     out: str | None = typer.Option(None, help="Run folder (default runs/train)."),
     model: str | None = typer.Option(
-        None, help="Any timm model name (default mobilenetv3_small_050)."
+        None, help="Any timm model name (default craftnet_s, a small fast CNN)."
     ),
     epochs: int | None = typer.Option(
         None, min=1, help="Maximum epochs (default 20; early stopping)."

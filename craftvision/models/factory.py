@@ -1,7 +1,7 @@
 """Classifier backbones over timm; never downloads weights.
 
 Example:
-    >>> net = create_model("mobilenetv3_small_050", num_classes=4, in_chans=3)
+    >>> net = create_model("craftnet_s", num_classes=4, in_chans=3)
     >>> sum(p.numel() for p in net.parameters()) > 0
     True
 """
@@ -14,10 +14,11 @@ from pathlib import Path
 import timm
 import torch
 
+import craftvision.models.craftnet  # noqa: F401  (registers craftnet_* in timm)
 from craftvision.errors import ConfigError
 from craftvision.suggest import unknown_choice
 
-DEFAULT_ARCHITECTURE = "mobilenetv3_small_050"
+DEFAULT_ARCHITECTURE = "craftnet_s"
 
 
 def create_model(

@@ -33,6 +33,12 @@ def render_model_card(metadata: BundleMetadata, data_summary: dict[str, Any]) ->
         if rendered
         else f"`{data_summary.get('data', 'unknown')}`"
     )
+    guard = (
+        "none"
+        if metadata.ood_threshold is None
+        else f"feature distance > {metadata.ood_threshold:.1f} makes the verdict `inconclusive` "
+        f"(flags {_percent(metrics.get('ood_flag_rate'))} of the test split)"
+    )
     auc = "n/a" if metrics.get("roc_auc") is None else f"{metrics['roc_auc']:.4f}"
     warning = (
         "\n> **Trained on procedural renders, not on real photographs.** Retrain it on your lab's "
@@ -51,6 +57,7 @@ def render_model_card(metadata: BundleMetadata, data_summary: dict[str, Any]) ->
 | input | {spec.input_size}x{spec.input_size} {spec.channels}, {spec.resize_policy} (aspect kept) |
 | calibration | temperature {metadata.temperature:.3f} (fitted on the validation split) |
 | abstain threshold | {metadata.threshold:.2f}: below it the verdict is `inconclusive` |
+| out-of-distribution guard | {guard} |
 | library | craftvision {metadata.library_version} |
 | weights SHA-256 | `{metadata.weights_sha256 or "(in the bundle)"}` |
 

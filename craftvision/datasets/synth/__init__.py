@@ -112,7 +112,7 @@ def _check_options(renderer: Renderer, options: dict) -> None:
     known = [name for name, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
     unknown = sorted(set(options) - set(known))
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"unknown option(s) {unknown} for modality {renderer.modality!r}; valid: {known}"
         )
 
@@ -226,9 +226,9 @@ def render_dataset(
     renderer = _renderer(modality)
     _check_options(renderer, options)
     if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
+        raise ConfigError(f"n must be at least 1, got {n}")
     if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
+        raise ConfigError(f"seed must be non-negative, got {seed}")
     root = Path(out)
     for label in renderer.classes:
         (root / label).mkdir(parents=True, exist_ok=True)
