@@ -26,6 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import cv2
 import numpy as np
@@ -66,28 +67,20 @@ class Renderer:
     truth_columns: tuple[str, ...]
 
 
+def _from_module(modality: str, module: ModuleType) -> Renderer:
+    return Renderer(
+        modality=modality,
+        classes=module.CLASSES,
+        genuine_class=module.GENUINE_CLASS,
+        render_sample=module.render_sample,
+        truth_columns=module.TRUTH_COLUMNS,
+    )
+
+
 RENDERERS: dict[str, Renderer] = {
-    "fibre": Renderer(
-        modality="fibre",
-        classes=fibre.CLASSES,
-        genuine_class=fibre.GENUINE_CLASS,
-        render_sample=fibre.render_sample,
-        truth_columns=fibre.TRUTH_COLUMNS,
-    ),
-    "weave": Renderer(
-        modality="weave",
-        classes=weave.CLASSES,
-        genuine_class=weave.GENUINE_CLASS,
-        render_sample=weave.render_sample,
-        truth_columns=weave.TRUTH_COLUMNS,
-    ),
-    "stitch": Renderer(
-        modality="stitch",
-        classes=stitch.CLASSES,
-        genuine_class=stitch.GENUINE_CLASS,
-        render_sample=stitch.render_sample,
-        truth_columns=stitch.TRUTH_COLUMNS,
-    ),
+    "fibre": _from_module("fibre", fibre),
+    "weave": _from_module("weave", weave),
+    "stitch": _from_module("stitch", stitch),
 }
 
 

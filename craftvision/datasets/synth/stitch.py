@@ -59,16 +59,7 @@ TRUTH_COLUMNS = (
     "n_colours",
     "sample_stitch_length_mm",
 )
-# Kashmiri dye colours shared by every class (linear-ish RGB albedo, 0-1).
-PALETTE: dict[str, tuple[float, float, float]] = {
-    "madder_red": (0.62, 0.11, 0.12),
-    "indigo": (0.12, 0.16, 0.38),
-    "saffron": (0.93, 0.62, 0.12),
-    "ivory": (0.92, 0.88, 0.76),
-    "black": (0.08, 0.07, 0.08),
-    "leaf_green": (0.30, 0.50, 0.20),
-    "pink": (0.88, 0.50, 0.56),
-}
+PALETTE = imaging.KASHMIRI_PALETTE
 # Muted pashmina / wool shawl grounds.
 GROUNDS: dict[str, tuple[float, float, float]] = {
     "natural": (0.78, 0.72, 0.60),

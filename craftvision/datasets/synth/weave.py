@@ -62,21 +62,7 @@ TRUTH_COLUMNS = (
     "n_colours",
     "angle_deg",
 )
-# Dyed yarn colours (RGB, 0-1) of Kashmiri shawls; every class draws from the same list.
-PALETTE: dict[str, tuple[float, float, float]] = {
-    "madder_red": (0.62, 0.12, 0.10),
-    "indigo": (0.12, 0.17, 0.38),
-    "saffron": (0.93, 0.60, 0.14),
-    "ivory": (0.93, 0.89, 0.77),
-    "black": (0.07, 0.07, 0.08),
-    "green": (0.17, 0.37, 0.20),
-    "walnut": (0.38, 0.23, 0.13),
-    "rose": (0.82, 0.40, 0.42),
-    "turquoise": (0.16, 0.52, 0.55),
-    "maroon": (0.40, 0.07, 0.11),
-    "mustard": (0.75, 0.60, 0.20),
-    "grey": (0.55, 0.55, 0.52),
-}
+PALETTE = imaging.KASHMIRI_PALETTE
 
 # Pixels per thread are kept in this range by drawing the thread count for the camera's scale.
 _PITCH_PX = (5.0, 22.0)
