@@ -25,12 +25,12 @@ demo: $(VENV)/.core
 	@echo "results also written as JSON Lines to runs/demo/fibre.jsonl"
 
 test: $(VENV)/.train
-	$(PY) -m ruff check craftvision tests bench
+	$(PY) -m ruff check craftvision tests bench scripts
 	$(PY) -m pytest -q
 
 lint: $(VENV)/.train
-	$(PY) -m ruff check craftvision tests bench
-	$(PY) -m ruff format --check craftvision tests bench
+	$(PY) -m ruff check craftvision tests bench scripts
+	$(PY) -m ruff format --check craftvision tests bench scripts
 
 # Retrain the shipped reference models from their recipes and copy them into the package.
 MODALITIES := fibre weave stitch

@@ -52,7 +52,7 @@ def test_invalid_metadata_is_refused(tmp_path, brightness_bundle):
 def test_not_onnx_and_missing(tmp_path):
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"\xff\xff\xff\xff not a protobuf")
-    with pytest.raises(BundleError, match="junk.onnx"):
+    with pytest.raises(BundleError, match=r"junk\.onnx"):
         load_bundle(junk)
     with pytest.raises(BundleError, match="no such model bundle"):
         load_bundle(tmp_path / "missing.onnx")

@@ -30,13 +30,25 @@ def _folder_with_bad_files(root):
 def test_inspect_folder_goes_past_bad_files(brightness_bundle, tmp_path):
     folder = _folder_with_bad_files(tmp_path / "photos")
     out = tmp_path / "results.jsonl"
-    result = runner.invoke(app, ["inspect", str(folder), "--model", str(brightness_bundle), "--json",
-                                 "--out", str(out)])
+    result = runner.invoke(
+        app,
+        ["inspect", str(folder), "--model", str(brightness_bundle), "--json", "--out", str(out)],
+    )
     assert result.exit_code == 1
-    records = {json.loads(line)["path"].rsplit("/", 1)[-1]: json.loads(line)
-               for line in result.stdout.splitlines()}
-    assert set(records) == {"bright.png", "dark.jpg", "empty.png", "text.png", "truncated.jpg",
-                            "deep16.tif", "tiny.png", "rgba.png"}
+    records = {
+        json.loads(line)["path"].rsplit("/", 1)[-1]: json.loads(line)
+        for line in result.stdout.splitlines()
+    }
+    assert set(records) == {
+        "bright.png",
+        "dark.jpg",
+        "empty.png",
+        "text.png",
+        "truncated.jpg",
+        "deep16.tif",
+        "tiny.png",
+        "rgba.png",
+    }
     for bad in ("empty.png", "text.png", "truncated.jpg"):
         assert bad in records[bad]["error"]
     assert records["bright.png"]["verdict"] == "genuine"
@@ -50,24 +62,43 @@ def test_inspect_folder_goes_past_bad_files(brightness_bundle, tmp_path):
 def test_inspect_table_and_missing_path(brightness_bundle, tmp_path):
     image = tmp_path / "one.png"
     cv2.imwrite(str(image), np.full((20, 20, 3), 250, np.uint8))
-    result = runner.invoke(app, ["inspect", str(image), str(tmp_path / "nope.png"), "-m",
-                                 str(brightness_bundle)])
+    result = runner.invoke(
+        app, ["inspect", str(image), str(tmp_path / "nope.png"), "-m", str(brightness_bundle)]
+    )
     assert result.exit_code == 1
     assert "one.png" in result.stdout and "genuine" in result.stdout
     assert "nope.png" in result.stdout and "error" in result.stdout
 
 
 def test_wrong_names_suggest_the_nearest():
-    result = subprocess.run([sys.executable, "-m", "craftvision", "inspect", "x.png", "--model",
-                             "fiber"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "craftvision", "inspect", "x.png", "--model", "fiber"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "unknown model 'fiber'" in result.stderr
     result = runner.invoke(app, ["synth", "fiber", "--n", "1", "--out", "x"])
     assert result.exit_code == 2 and "Did you mean 'fibre'" in result.output
 
 
 def test_synth_writes_manifest(tmp_path):
-    result = runner.invoke(app, ["synth", "fibre", "--n", "6", "--out", str(tmp_path / "d"),
-                                 "--seed", "3", "--workers", "1", "--um-per-px", "0.5"])
+    result = runner.invoke(
+        app,
+        [
+            "synth",
+            "fibre",
+            "--n",
+            "6",
+            "--out",
+            str(tmp_path / "d"),
+            "--seed",
+            "3",
+            "--workers",
+            "1",
+            "--um-per-px",
+            "0.5",
+        ],
+    )
     assert result.exit_code == 0, result.output
     lines = (tmp_path / "d" / "manifest.csv").read_text().splitlines()
     assert lines[0].startswith("path,label,sample_id,modality,um_per_px") and len(lines) == 7

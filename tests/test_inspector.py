@@ -45,7 +45,7 @@ def test_bad_input_raises_or_is_recorded(brightness_bundle, tmp_path):
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
     inspector = Inspector(brightness_bundle, batch_size=2)
-    with pytest.raises(ImageReadError, match="empty.png"):
+    with pytest.raises(ImageReadError, match=r"empty\.png"):
         inspector.predict(empty)
     results = inspector.predict([WHITE, empty, BLACK, WHITE, empty], on_error="record")
     kinds = [type(r).__name__ for r in results]
@@ -69,7 +69,8 @@ def test_inference_path_never_imports_torch(brightness_bundle):
         "from craftvision import Inspector\n"
         "import craftvision.inspector, craftvision.cli\n"
         f"Inspector({str(brightness_bundle)!r}).predict(np.zeros((8, 8, 3), np.uint8))\n"
-        "heavy = [m for m in ('torch', 'timm', 'albumentations', 'matplotlib') if m in sys.modules]\n"
+        "heavy = [m for m in ('torch', 'timm', 'albumentations', 'matplotlib')\n"
+        "         if m in sys.modules]\n"
         "print(heavy)\n"
         "sys.exit(1 if heavy else 0)\n"
     )

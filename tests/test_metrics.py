@@ -36,6 +36,6 @@ def test_temperature_recovers_the_generating_temperature():
     targets = np.array([rng.choice(4, p=p) for p in probs])
     temperature = fit_temperature(true_logits * 2.5, targets)  # model is over-confident by 2.5x
     assert temperature == pytest.approx(2.5, rel=0.1)
-    assert negative_log_likelihood(true_logits * 2.5, targets, temperature) < negative_log_likelihood(
-        true_logits * 2.5, targets, 1.0
-    )
+    assert negative_log_likelihood(
+        true_logits * 2.5, targets, temperature
+    ) < negative_log_likelihood(true_logits * 2.5, targets, 1.0)

@@ -19,7 +19,9 @@ def test_normalize_shapes_and_values():
     spec = PreprocessSpec(input_size=16)
     tensor = spec(image)
     assert tensor.shape == (3, 16, 16) and tensor.dtype == np.float32
-    np.testing.assert_allclose(tensor[:, 0, 0], -np.array(spec.mean) / np.array(spec.std), rtol=1e-5)
+    np.testing.assert_allclose(
+        tensor[:, 0, 0], -np.array(spec.mean) / np.array(spec.std), rtol=1e-5
+    )
     gray = PreprocessSpec(input_size=16, channels="gray")
     assert gray(image).shape == (1, 16, 16) and gray.in_chans == 1
 

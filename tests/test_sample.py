@@ -25,62 +25,68 @@ def _photo(name, modality, verdict, p_genuine):
     )
 
 
-G, I, U = Verdict.GENUINE, Verdict.IMITATION, Verdict.INCONCLUSIVE
+GEN, IMIT, UNSURE = Verdict.GENUINE, Verdict.IMITATION, Verdict.INCONCLUSIVE
 
 
 def test_all_modalities_confidently_genuine_is_genuine():
     result = aggregate(
         {
-            "fibre": [_photo("a.png", "fibre", G, 0.99), _photo("b.png", "fibre", G, 0.95)],
-            "weave": [_photo("w.jpg", "weave", G, 0.97)],
+            "fibre": [_photo("a.png", "fibre", GEN, 0.99), _photo("b.png", "fibre", GEN, 0.95)],
+            "weave": [_photo("w.jpg", "weave", GEN, 0.97)],
         }
     )
-    assert result.verdict is G
-    assert all(m.verdict is G for m in result.modalities.values())
+    assert result.verdict is GEN
+    assert all(m.verdict is GEN for m in result.modalities.values())
     assert "lowest p(genuine) 0.95, b.png" in result.reasons[0] + result.reasons[1]
 
 
 def test_genuine_weave_with_machine_embroidered_border_is_imitation():
     result = aggregate(
         {
-            "weave": [_photo("body.jpg", "weave", G, 0.99)],
+            "weave": [_photo("body.jpg", "weave", GEN, 0.99)],
             "stitch": [
-                _photo("border.jpg", "stitch", I, 0.02),
-                _photo("motif.jpg", "stitch", G, 0.97),
+                _photo("border.jpg", "stitch", IMIT, 0.02),
+                _photo("motif.jpg", "stitch", GEN, 0.97),
             ],
         }
     )
-    assert result.verdict is I
+    assert result.verdict is IMIT
     assert result.reasons[0].startswith("stitch: imitation") and "border.jpg" in result.reasons[0]
-    assert result.modalities["weave"].verdict is G
+    assert result.modalities["weave"].verdict is GEN
 
 
 def test_one_imitation_photo_outweighs_genuine_ones_in_a_modality():
-    photos = [_photo(f"{i}.png", "fibre", G, 0.99) for i in range(5)] + [
-        _photo("blend.png", "fibre", I, 0.05)
+    photos = [_photo(f"{i}.png", "fibre", GEN, 0.99) for i in range(5)] + [
+        _photo("blend.png", "fibre", IMIT, 0.05)
     ]
-    assert aggregate({"fibre": photos}).verdict is I
+    assert aggregate({"fibre": photos}).verdict is IMIT
 
 
 def test_inconclusive_photo_or_modality_makes_the_sample_inconclusive():
     result = aggregate(
-        {"fibre": [_photo("a.png", "fibre", G, 0.99)], "weave": [_photo("w.jpg", "weave", U, 0.6)]}
+        {
+            "fibre": [_photo("a.png", "fibre", GEN, 0.99)],
+            "weave": [_photo("w.jpg", "weave", UNSURE, 0.6)],
+        }
     )
-    assert result.verdict is U and "w.jpg" in result.reasons[0]
+    assert result.verdict is UNSURE and "w.jpg" in result.reasons[0]
 
 
 def test_imitation_wins_over_inconclusive():
     result = aggregate(
-        {"fibre": [_photo("a.png", "fibre", U, 0.5)], "weave": [_photo("w.jpg", "weave", I, 0.01)]}
+        {
+            "fibre": [_photo("a.png", "fibre", UNSURE, 0.5)],
+            "weave": [_photo("w.jpg", "weave", IMIT, 0.01)],
+        }
     )
-    assert result.verdict is I
+    assert result.verdict is IMIT
 
 
 def test_unreadable_photo_keeps_a_sample_from_being_genuine():
     error = InspectionError(path="/s/fibre/bad.png", error="/s/fibre/bad.png: file is empty")
-    result = aggregate({"fibre": [_photo("a.png", "fibre", G, 0.99), error]})
-    assert result.verdict is U and "unreadable" in result.reasons[0]
-    assert aggregate({}).verdict is U
+    result = aggregate({"fibre": [_photo("a.png", "fibre", GEN, 0.99), error]})
+    assert result.verdict is UNSURE and "unreadable" in result.reasons[0]
+    assert aggregate({}).verdict is UNSURE
 
 
 def test_modality_from_folder_names():
@@ -95,8 +101,8 @@ def test_inspect_sample_folder_with_given_models(brightness_bundle, tmp_path):
     cv2.imwrite(str(tmp_path / "shawl" / "fibre" / "a.png"), np.full((20, 20, 3), 250, np.uint8))
     cv2.imwrite(str(tmp_path / "shawl" / "fibre" / "b.png"), np.full((20, 20, 3), 0, np.uint8))
     result = inspect_sample(tmp_path / "shawl", models={"fibre": brightness_bundle})
-    assert result.sample_id == "shawl" and result.verdict is I
-    assert [r.verdict for r in result.images] == [G, I]
+    assert result.sample_id == "shawl" and result.verdict is IMIT
+    assert [r.verdict for r in result.images] == [GEN, IMIT]
     assert result.to_dict()["modalities"]["fibre"]["verdict"] == "imitation"
     with pytest.raises(ConfigError, match="is a fibre model"):
         (tmp_path / "shawl" / "weave").mkdir()

@@ -46,15 +46,23 @@ def trained_run(strip_dataset, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("run")
     config = TrainConfig(
-        data=str(strip_dataset), out=str(out), epochs=2, image_size=32, batch_size=8,
-        workers=0, seed=0, val_fraction=0.25, test_fraction=0.25,
+        data=str(strip_dataset),
+        out=str(out),
+        epochs=2,
+        image_size=32,
+        batch_size=8,
+        workers=0,
+        seed=0,
+        val_fraction=0.25,
+        test_fraction=0.25,
     )
     return train(config)
 
 
 def test_split_has_no_shared_sample(strip_dataset):
-    splits = split_by_sample(load_manifest(strip_dataset).records, val_fraction=0.25,
-                             test_fraction=0.25, seed=0)
+    splits = split_by_sample(
+        load_manifest(strip_dataset).records, val_fraction=0.25, test_fraction=0.25, seed=0
+    )
     groups = [{r.sample_id for r in part} for part in (splits.train, splits.val, splits.test)]
     assert all(groups)
     assert not (groups[0] & groups[1] or groups[0] & groups[2] or groups[1] & groups[2])
@@ -62,11 +70,21 @@ def test_split_has_no_shared_sample(strip_dataset):
 
 def test_run_folder_has_everything(trained_run):
     run = trained_run.run_dir
-    for name in ("best.ckpt", "last.ckpt", "metrics.json", "confusion_matrix.png", "model.onnx",
-                 "model.md", "history.csv", "config.yaml"):
+    for name in (
+        "best.ckpt",
+        "last.ckpt",
+        "metrics.json",
+        "confusion_matrix.png",
+        "model.onnx",
+        "model.md",
+        "history.csv",
+        "config.yaml",
+    ):
         assert (run / name).is_file(), name
     metrics = json.loads((run / "metrics.json").read_text())
-    assert {"accuracy", "balanced_accuracy", "roc_auc", "per_class", "confusion_matrix"} <= set(metrics)
+    assert {"accuracy", "balanced_accuracy", "roc_auc", "per_class", "confusion_matrix"} <= set(
+        metrics
+    )
     state = torch.load(run / "last.ckpt", weights_only=True)
     assert state["epoch"] == 2 and state["classes"] == ["pashmina", "wool"]
     assert "optimizer" in state and "scheduler" in state
