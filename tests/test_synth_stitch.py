@@ -121,17 +121,8 @@ def test_satin_counts_stitches_along_the_column() -> None:
     assert truth["spacing_mm"] < truth["stitch_length_mm"]
 
 
-def test_render_dataset_writes_a_stitch_manifest(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    renderer = synth.Renderer(
-        modality="stitch",
-        classes=stitch.CLASSES,
-        genuine_class=stitch.GENUINE_CLASS,
-        render_sample=stitch.render_sample,
-        truth_columns=stitch.TRUTH_COLUMNS,
-    )
-    monkeypatch.setitem(synth.RENDERERS, "stitch", renderer)
+def test_render_dataset_writes_a_stitch_manifest(tmp_path: Path) -> None:
+    assert synth.RENDERERS["stitch"].render_sample is stitch.render_sample
     manifest = synth.render_dataset("stitch", 9, tmp_path, seed=2, workers=1, size=64)
     with manifest.open(newline="") as f:
         header = next(csv.reader(f))

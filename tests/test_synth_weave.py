@@ -21,14 +21,6 @@ from craftvision.datasets.synth.weave import (
     render_weave,
 )
 
-RENDERER = synth.Renderer(
-    modality="weave",
-    classes=weave.CLASSES,
-    genuine_class=weave.GENUINE_CLASS,
-    render_sample=weave.render_sample,
-    truth_columns=weave.TRUTH_COLUMNS,
-)
-
 
 def _gray(img: np.ndarray) -> np.ndarray:
     return (img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)).astype(np.float32)
@@ -144,8 +136,7 @@ def test_machine_cloth_repeats_exactly() -> None:
     assert len(damask.colours) == 1 and set(np.unique(damask.motif)) == {0, 1}
 
 
-def test_dataset_writer_renders_weave(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(synth.RENDERERS, "weave", RENDERER)
+def test_dataset_writer_renders_weave(tmp_path: Path) -> None:
     manifest = synth.render_dataset("weave", 9, tmp_path, seed=2, workers=1, size=64)
     with manifest.open(newline="") as f:
         rows = list(csv.DictReader(f))
