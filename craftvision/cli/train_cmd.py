@@ -24,6 +24,11 @@ def train(
     image_size: int | None = typer.Option(
         None, min=16, help="Model input side in pixels (default 128)."
     ),
+    train_crop: int | None = typer.Option(
+        None,
+        min=16,
+        help="Train on random windows of this side cut from the input (default: whole input).",
+    ),
     batch_size: int | None = typer.Option(None, min=1, help="Batch size (default 64)."),
     lr: float | None = typer.Option(None, help="Peak learning rate (default 3e-3, one-cycle)."),
     genuine_class: str | None = typer.Option(
@@ -68,6 +73,7 @@ def train(
         "model": model,
         "epochs": epochs,
         "image_size": image_size,
+        "train_crop": train_crop,
         "batch_size": batch_size,
         "lr": lr,
         "genuine_class": genuine_class,

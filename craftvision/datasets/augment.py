@@ -61,8 +61,15 @@ PRESETS: dict[str, Callable[[], list[A.BasicTransform]]] = {
 }
 
 
-def augmentation_preset(modality: str, *, seed: int | None = None) -> A.Compose:
-    """The training augmentation pipeline for ``modality``, seeded for reproducibility."""
+def augmentation_preset(
+    modality: str, *, seed: int | None = None, crop: int | None = None
+) -> A.Compose:
+    """The training augmentation pipeline for ``modality``, seeded for reproducibility.
+
+    ``crop`` first cuts a random ``crop`` x ``crop`` window at full resolution, so a model can
+    train on small windows of fine texture and still be evaluated on the whole input.
+    """
     if modality not in PRESETS:
         raise ConfigError(unknown_choice("modality", modality, PRESETS))
-    return A.Compose(PRESETS[modality](), seed=seed)
+    window = [A.RandomCrop(crop, crop, pad_if_needed=True, p=1.0)] if crop else []
+    return A.Compose(window + PRESETS[modality](), seed=seed)
