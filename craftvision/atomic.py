@@ -17,17 +17,20 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, fsync: bool = True) -> Path:
+def atomic_write_bytes(
+    path: str | os.PathLike, data: bytes, *, fsync: bool = True, mode: int | None = None
+) -> Path:
     """Write ``data`` to a temp file beside ``path``, fsync it, then rename it over ``path``.
 
     ``fsync=False`` skips the flush to disk (for bulk output such as rendered datasets, where a
-    crash may lose files but never leaves a partial one under its final name).
+    crash may lose files but never leaves a partial one under its final name). ``mode`` sets the
+    file's permissions (``0o600`` for a private key); by default they follow the umask.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.chmod(tmp, 0o666 & ~_UMASK if mode is None else mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             if fsync:
