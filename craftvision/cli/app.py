@@ -46,6 +46,25 @@ def _register() -> None:
     app.command("synth")(synth_cmd.synth)
     app.command("train")(train_cmd.train)
     app.command("models")(models_cmd.models)
+    _register_certify()
+
+
+def _register_certify() -> None:
+    from craftvision.cli import (
+        certify_cmd,
+        keys_cmd,
+        label_cmd,
+        register_cmd,
+        report_cmd,
+        verify_cmd,
+    )
+
+    app.add_typer(label_cmd.app, name="label")
+    app.add_typer(keys_cmd.app, name="keys")
+    app.command("certify")(certify_cmd.certify)
+    app.command("verify")(verify_cmd.verify)
+    app.command("report")(report_cmd.report)
+    app.add_typer(register_cmd.app, name="register")
 
 
 _register()
