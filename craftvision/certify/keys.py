@@ -64,7 +64,9 @@ def generate_keypair(prefix: str | os.PathLike, *, overwrite: bool = False) -> t
     if not overwrite:
         for path in (private_path, public_path):
             if path.exists():
-                raise KeyFileError(f"{path}: already exists; choose another prefix, or replace it (--force)")
+                raise KeyFileError(
+                    f"{path}: already exists; choose another prefix, or replace it (--force)"
+                )
     key = Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(
         serialization.Encoding.PEM,

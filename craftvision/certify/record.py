@@ -56,6 +56,9 @@ REQUIRED_FIELDS = (
 )
 
 
+_IMAGE_KEYS = ("file", "modality", "sha256")
+
+
 class RecordError(CraftvisionError):
     """A record file is missing or unreadable, or a record cannot be made."""
 
@@ -425,6 +428,28 @@ class Verification:
         }
 
 
+def _shape_problem(data: dict[str, Any]) -> str | None:
+    """What is structurally wrong with a record's fields that code relies on, if anything."""
+    strings = ("record_id", "lab", "operator", "created")
+    wrong = [name for name in strings if not isinstance(data[name], str)]
+    label, sample, images = data["label"], data["sample"], data["images"]
+    if not isinstance(label, dict) or not isinstance(label.get("id"), str):
+        wrong.append("label.id")
+    if not isinstance(sample, dict) or not isinstance(sample.get("verdict"), str):
+        wrong.append("sample.verdict")
+    elif not isinstance(sample.get("reasons"), list):
+        wrong.append("sample.reasons")
+    if not isinstance(images, list) or not all(
+        isinstance(image, dict) and all(isinstance(image.get(k), str) for k in _IMAGE_KEYS)
+        for image in images
+    ):
+        wrong.append("images")
+    for name in ("bundles", "software", "signature", "measurements"):
+        if not isinstance(data[name], list if name == "bundles" else dict):
+            wrong.append(name)
+    return f"malformed field(s): {', '.join(wrong)}" if wrong else None
+
+
 def _check_form(raw: bytes, source: str) -> tuple[Check, Record | None]:
     try:
         record = Record.from_bytes(raw, source=source)
@@ -435,6 +460,9 @@ def _check_form(raw: bytes, source: str) -> tuple[Check, Record | None]:
         return Check("format", False, f"fields missing: {', '.join(missing)}"), None
     if record.data["format"] != RECORD_FORMAT:
         return Check("format", False, f"unknown record format {record.data['format']!r}"), None
+    problem = _shape_problem(record.data)
+    if problem is not None:
+        return Check("format", False, problem), None
     try:
         canonical = record.to_bytes()
     except (TypeError, ValueError) as err:

@@ -356,7 +356,7 @@ def _row_problems(
         problems.append("the record's SHA-256 does not match: the record was altered")
     result = verify(raw)
     problems.extend(f"record {check.name}: {check.detail}" for check in result.failures)
-    if result.record is None:
+    if not result.ok or result.record is None:
         return problems
     record = result.record
     copied = {
