@@ -454,7 +454,7 @@ def _check_form(raw: bytes, source: str) -> tuple[Check, Record | None]:
     try:
         record = Record.from_bytes(raw, source=source)
     except RecordError as err:
-        return Check("format", False, str(err)), None
+        return Check("format", False, str(err).removeprefix(f"{source}: ")), None
     missing = [name for name in REQUIRED_FIELDS if name not in record.data]
     if missing:
         return Check("format", False, f"fields missing: {', '.join(missing)}"), None

@@ -361,7 +361,7 @@ def write_report(
     verification = verify(record, public_key=public_key, images=images)
     if verification.record is None:
         reason = "; ".join(c.detail for c in verification.failures)
-        raise ReportError(f"{verification.source}: cannot report on it ({reason})")
+        raise ReportError(f"{verification.source}: {reason}; no report written")
     try:
         qr_template.format(record_id="", sha256="")
     except (KeyError, IndexError, ValueError) as err:
