@@ -192,3 +192,38 @@ def test_certify_package_never_imports_torch():
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_label_photo_inside_the_sample_folder_is_checked_not_inspected(
+    sample, keys, brightness_bundle
+):
+    image, truth = render_label_photo(np.random.default_rng(5))
+    photo = sample / "label.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    record = certify(
+        sample,
+        label=photo,
+        lab="LAB-01",
+        operator="A. Bhat",
+        key=keys[0],
+        models={"fibre": brightness_bundle},
+    )
+    assert record.data["label"]["photo"]["file"] == "label.png"
+    assert all(image["file"] != "label.png" for image in record.data["images"])
+    assert verify(record, public_key=keys[1], images=sample).ok
+    cv2.imwrite(str(photo), np.zeros((8, 8, 3), np.uint8))
+    failed = verify(record, public_key=keys[1], images=sample).failures
+    assert [check.name for check in failed] == ["label photo label.png"]
+
+
+def test_modality_without_a_model_says_how_to_give_one(
+    sample, keys, brightness_bundle, monkeypatch
+):
+    import craftvision.models.zoo as zoo
+
+    monkeypatch.setattr(zoo, "available_models", lambda: {})
+    (sample / "weave").mkdir()
+    cv2.imwrite(str(sample / "weave" / "w.png"), np.full((8, 8, 3), 128, np.uint8))
+    options = {"label": "JK-1", "lab": "LAB", "operator": "A", "key": keys[0]}
+    with pytest.raises(ValueError, match="--model weave=BUNDLE.onnx"):
+        certify(sample, models={"fibre": brightness_bundle}, **options)

@@ -190,8 +190,9 @@ def sign(body: Mapping[str, Any], key: Ed25519PrivateKey) -> Record:
     return Record(data)
 
 
-def _label(label: str | os.PathLike, rule: LabelIdRule | None) -> dict[str, Any]:
-    """The record's ``label`` field from a label photo or a label id."""
+def _label(label: str | os.PathLike, rule: LabelIdRule | None, root: Path) -> dict[str, Any]:
+    """The record's ``label`` field from a label photo or a label id. A photo inside the sample
+    folder ``root`` is named by its path relative to it, so that :func:`verify` checks it."""
     from craftvision.certify.label import check_label_id, read_label
     from craftvision.imageio import IMAGE_SUFFIXES
 
@@ -202,17 +203,30 @@ def _label(label: str | os.PathLike, rule: LabelIdRule | None) -> dict[str, Any]
             "id": read.label_id,
             "source": "photo",
             "payload": read.payload,
-            "photo": {"file": path.name, "sha256": sha256_file(path)},
+            "photo": {"file": _relative_name(path, root), "sha256": sha256_file(path)},
         }
     if path.suffix.lower() in IMAGE_SUFFIXES:
         raise RecordError(f"{label}: no such label photo (give a photo or a label id)")
     return {"id": check_label_id(str(label)), "source": "id"}
 
 
-def _bundle(modality: str, model: str | os.PathLike) -> dict[str, Any]:
-    from craftvision.models.bundle import read_metadata
-    from craftvision.models.zoo import resolve_model
+def _relative_name(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` in POSIX form, or its bare name when outside ``root``."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.name
 
+
+def _bundle(modality: str, model: str | os.PathLike, chosen_by_user: bool) -> dict[str, Any]:
+    from craftvision.models.bundle import read_metadata
+    from craftvision.models.zoo import available_models, resolve_model
+
+    if not chosen_by_user and str(model) not in available_models():
+        raise ConfigError(
+            f"no shipped model for the {modality} photos; give one with "
+            f"--model {modality}=BUNDLE.onnx (models={{{modality!r}: ...}} in Python)"
+        )
     path = resolve_model(model)
     meta = read_metadata(path)
     if meta.modality != modality:
@@ -251,7 +265,8 @@ class _Photos:
     by_modality: dict[str, list[Path]] = field(default_factory=dict)
 
     @classmethod
-    def find(cls, sample_dir: str | os.PathLike) -> _Photos:
+    def find(cls, sample_dir: str | os.PathLike, *, skip: Path | None = None) -> _Photos:
+        """Every photo under ``sample_dir`` but ``skip`` (the label photo, if it is there)."""
         from craftvision.imageio import iter_image_files
         from craftvision.sample import modality_of
 
@@ -260,6 +275,8 @@ class _Photos:
             raise RecordError(f"{sample_dir}: not a folder of sample photos")
         photos = cls(root)
         for path in iter_image_files([root]):
+            if skip is not None and path.resolve() == skip.resolve():
+                continue
             photos.by_modality.setdefault(modality_of(path.relative_to(root)), []).append(path)
         if not photos.by_modality:
             raise RecordError(
@@ -307,10 +324,12 @@ def build_record(
     for what, value in (("lab", lab), ("operator", operator)):
         if not value.strip():
             raise ConfigError(f"the {what} must not be empty")
-    label_field = _label(label, label_rule)
-    photos = _Photos.find(sample_dir)
-    chosen = {m: (models or {}).get(m, m) for m in photos.by_modality}
-    bundles = [_bundle(m, chosen[m]) for m in sorted(chosen)]
+    root = Path(sample_dir)
+    label_field = _label(label, label_rule, root)
+    photos = _Photos.find(root, skip=Path(label) if label_field["source"] == "photo" else None)
+    given = dict(models or {})
+    chosen = {m: given.get(m, m) for m in photos.by_modality}
+    bundles = [_bundle(m, chosen[m], m in given) for m in sorted(chosen)]
     paths = [p for group in photos.by_modality.values() for p in group]
     result = inspect_sample(paths, models=chosen, threshold=threshold)
     by_path = {Path(r.path): r for r in result.images if r.path is not None}
@@ -514,6 +533,12 @@ def _check_images(record: Record, images: Path) -> list[Check]:
 
     checks = []
     listed = set()
+    photo = record.data["label"].get("photo")
+    if isinstance(photo, dict) and (images / str(photo.get("file"))).is_file():
+        listed.add(photo["file"])
+        ok = sha256_file(images / photo["file"]) == photo.get("sha256")
+        detail = "SHA-256 matches" if ok else "SHA-256 does not match: the label photo was replaced"
+        checks.append(Check(f"label photo {photo['file']}", ok, detail))
     for entry in record.data["images"]:
         name = entry["file"]
         listed.add(name)
