@@ -197,7 +197,7 @@ def test_certify_package_never_imports_torch():
 def test_label_photo_inside_the_sample_folder_is_checked_not_inspected(
     sample, keys, brightness_bundle
 ):
-    image, truth = render_label_photo(np.random.default_rng(5))
+    image, _ = render_label_photo(np.random.default_rng(5))
     photo = sample / "label.png"
     cv2.imwrite(str(photo), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     record = certify(
@@ -225,5 +225,5 @@ def test_modality_without_a_model_says_how_to_give_one(
     (sample / "weave").mkdir()
     cv2.imwrite(str(sample / "weave" / "w.png"), np.full((8, 8, 3), 128, np.uint8))
     options = {"label": "JK-1", "lab": "LAB", "operator": "A", "key": keys[0]}
-    with pytest.raises(ValueError, match="--model weave=BUNDLE.onnx"):
+    with pytest.raises(ValueError, match=r"--model weave=BUNDLE\.onnx"):
         certify(sample, models={"fibre": brightness_bundle}, **options)
