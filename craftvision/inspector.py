@@ -77,17 +77,28 @@ class Inspector:
         num_threads: int | None = None,
     ) -> None:
         self.path = resolve_model(model)
-        model_bytes, self.metadata = load_bundle(self.path)
-        self.threshold = self.metadata.threshold if threshold is None else float(threshold)
-        if not 0.5 <= self.threshold <= 1.0:
-            raise ValueError(f"threshold must lie in [0.5, 1], got {self.threshold}")
-        self.batch_size = max(1, int(batch_size))
-        self.num_threads = num_threads or os.cpu_count() or 1
+        model_bytes, metadata = load_bundle(self.path)
+        self._configure(metadata, threshold, batch_size, num_threads)
         options = ort.SessionOptions()
         options.log_severity_level = 3
         self.session = ort.InferenceSession(model_bytes, options, providers=_providers(device))
         self._input_name = self.session.get_inputs()[0].name
-        self._genuine_index = self.metadata.classes.index(self.metadata.genuine_class)
+
+    def _configure(
+        self,
+        metadata: BundleMetadata,
+        threshold: float | None,
+        batch_size: int,
+        num_threads: int | None,
+    ) -> None:
+        """Settings shared by every engine (subclasses with another engine call this too)."""
+        self.metadata = metadata
+        self.threshold = metadata.threshold if threshold is None else float(threshold)
+        if not 0.5 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold must lie in [0.5, 1], got {self.threshold}")
+        self.batch_size = max(1, int(batch_size))
+        self.num_threads = num_threads or os.cpu_count() or 1
+        self._genuine_index = metadata.classes.index(metadata.genuine_class)
 
     @classmethod
     def from_pretrained(cls, name: str = "fibre", **kwargs) -> Inspector:

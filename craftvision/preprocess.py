@@ -52,13 +52,19 @@ class PreprocessSpec:
         """Number of channels of the model input."""
         return 3 if self.channels == "rgb" else 1
 
+    def letterbox_box(self, height: int, width: int) -> tuple[int, int, int, int]:
+        """Where a ``height`` x ``width`` image lands in the model input: (top, left, h, w)."""
+        scale = self.input_size / max(height, width)
+        new_h = max(1, round(height * scale))
+        new_w = max(1, round(width * scale))
+        return (self.input_size - new_h) // 2, (self.input_size - new_w) // 2, new_h, new_w
+
     def resize(self, image: np.ndarray) -> np.ndarray:
         """Letterbox an RGB uint8 image (H, W, 3) to (input_size, input_size, 3) uint8."""
         height, width = image.shape[:2]
-        scale = self.input_size / max(height, width)
-        new_w = max(1, round(width * scale))
-        new_h = max(1, round(height * scale))
-        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        top, left, new_h, new_w = self.letterbox_box(height, width)
+        shrinking = max(height, width) > self.input_size
+        interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
         resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
         if new_w == new_h == self.input_size:
             return resized
@@ -66,8 +72,6 @@ class PreprocessSpec:
         fill = np.median(border, axis=0).astype(np.uint8)
         canvas = np.empty((self.input_size, self.input_size, 3), np.uint8)
         canvas[:] = fill
-        top = (self.input_size - new_h) // 2
-        left = (self.input_size - new_w) // 2
         canvas[top : top + new_h, left : left + new_w] = resized
         return canvas
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from craftvision.errors import DatasetError
 from craftvision.imageio import IMAGE_SUFFIXES
+from craftvision.suggest import nearest_path
 
 MANIFEST_NAME = "manifest.csv"
 REQUIRED_COLUMNS = ("path", "label")
@@ -70,7 +71,9 @@ def load_manifest(data: str | os.PathLike) -> Manifest:
     if location.is_file():
         return _read_csv(location)
     if not location.is_dir():
-        raise DatasetError(f"{location}: no such dataset folder or manifest file")
+        raise DatasetError(
+            f"{location}: no such dataset folder or manifest file.{nearest_path(location)}"
+        )
     if (location / MANIFEST_NAME).is_file():
         return _read_csv(location / MANIFEST_NAME)
     return _read_class_folders(location)

@@ -1,4 +1,5 @@
-"""Temperature scaling (Guo et al., 2017) fitted on validation logits, in numpy.
+"""Temperature scaling (Guo et al., 2017) fitted on validation logits, and the expected
+calibration error with its reliability bins, in numpy.
 
 Example:
     >>> import numpy as np
@@ -47,3 +48,37 @@ def fit_temperature(
             d = a + ratio * (b - a)
             f_d = negative_log_likelihood(logits, targets, math.exp(d))
     return math.exp((a + b) / 2)
+
+
+def reliability(
+    confidences: np.ndarray, correct: np.ndarray, *, n_bins: int = 15
+) -> dict[str, object]:
+    """Expected calibration error (Guo et al., 2017) over ``n_bins`` equal-width confidence
+    bins, with each non-empty bin's count, mean confidence and accuracy.
+
+    Example:
+        >>> r = reliability(np.array([0.9, 0.9, 0.6, 0.6]), np.array([1, 1, 1, 0]))
+        >>> round(r["ece"], 3)
+        0.1
+    """
+    confidences = np.asarray(confidences, np.float64)
+    correct = np.asarray(correct, np.float64)
+    index = np.clip(np.ceil(confidences * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
+    bins, ece = [], 0.0
+    for b in range(n_bins):
+        members = index == b
+        count = int(members.sum())
+        if not count:
+            continue
+        confidence, accuracy = float(confidences[members].mean()), float(correct[members].mean())
+        ece += count / len(confidences) * abs(accuracy - confidence)
+        bins.append(
+            {
+                "low": b / n_bins,
+                "high": (b + 1) / n_bins,
+                "count": count,
+                "confidence": confidence,
+                "accuracy": accuracy,
+            }
+        )
+    return {"ece": ece, "n_bins": n_bins, "bins": bins}

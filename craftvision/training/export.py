@@ -1,41 +1,57 @@
 """Export a trained classifier as a craftvision bundle, refusing it unless onnxruntime agrees
-with torch (max |Δ probability| ≤ 1e-4 on real inputs, at batch 1 and batch 32).
+with torch (max |Δ probability| ≤ 1e-4 on real inputs, at batch 1 and batch 32); export a
+training checkpoint the same way, optionally quantised to int8.
 
 Example:
     >>> report = export_bundle(net, metadata, "model.onnx", parity_inputs)   # doctest: +SKIP
     >>> report.max_abs_diff < 1e-4                                           # doctest: +SKIP
     True
+    >>> export_checkpoint("runs/fibre/best.ckpt", int8=True).int8.size_ratio  # doctest: +SKIP
+    0.298
 """
 
 from __future__ import annotations
 
 import io
 import os
+import tempfile
 import warnings
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
 
-from craftvision.errors import CraftvisionError
+from craftvision.atomic import atomic_write_text
+from craftvision.errors import CraftvisionError, DatasetError
+from craftvision.imageio import iter_image_files, read_image
 from craftvision.inspector import softmax
-from craftvision.models.bundle import BundleMetadata, load_bundle, write_bundle
+from craftvision.models.bundle import BundleMetadata, load_bundle, read_metadata, write_bundle
+from craftvision.preprocess import PreprocessSpec
+from craftvision.training.card import render_model_card
+from craftvision.training.quantize import MAX_DROP, QuantizationReport, quantize_bundle
 
 PARITY_TOLERANCE = 1e-4
 PARITY_BATCH_SIZES = (1, 32)
+DEFAULT_OPSET = 17
+CALIBRATION_IMAGES = 256
 
 
 @dataclass(frozen=True)
 class ExportReport:
-    """Where the bundle went and how closely it matches the torch model."""
+    """Where the bundle went and how closely it matches the torch model (for an int8 bundle:
+    the float32 export it was quantised from), and the model card written beside it."""
 
     path: Path
     max_abs_diff: float
     batch_sizes: tuple[int, ...]
     size_bytes: int
+    int8: QuantizationReport | None = None
+    card: Path | None = None
 
 
 def _torch_outputs(model: torch.nn.Module, batch: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -70,7 +86,7 @@ def export_bundle(
     path: str | os.PathLike,
     parity_inputs: np.ndarray,
     *,
-    opset: int = 17,
+    opset: int = DEFAULT_OPSET,
 ) -> ExportReport:
     """Write ``model`` with ``metadata`` to ``path`` (atomically) after the parity check.
 
@@ -110,3 +126,92 @@ def export_bundle(
         batch_sizes=PARITY_BATCH_SIZES,
         size_bytes=target.stat().st_size,
     )
+
+
+def _recorded_data(state: dict[str, Any], checkpoint: Path) -> str:
+    """Where the checkpoint's run found its data (a recipe's renders live in the run folder)."""
+    recorded = state["config"].get("data")
+    location = Path(recorded) if recorded else checkpoint.parent / "data"
+    if not location.exists():
+        raise DatasetError(
+            f"{checkpoint}: its training data ({location}) is not there; give the dataset "
+            "with --data DIR"
+        )
+    return str(location)
+
+
+def _inputs(spec: PreprocessSpec, paths: Sequence[str | os.PathLike]) -> np.ndarray:
+    """Preprocessed images, as the bundle will see them."""
+    return np.stack([spec(read_image(path)) for path in paths])
+
+
+def export_checkpoint(
+    checkpoint: str | os.PathLike,
+    path: str | os.PathLike | None = None,
+    *,
+    data: str | os.PathLike | None = None,
+    opset: int = DEFAULT_OPSET,
+    int8: bool = False,
+    calib_data: str | os.PathLike | None = None,
+    max_drop: float = MAX_DROP,
+    force: bool = False,
+    device: str = "cpu",
+) -> ExportReport:
+    """Export a training checkpoint as a bundle, with its model card beside it (``.md``).
+
+    The run's data (``data``, default: where the checkpoint's run found it) is split as in
+    training to fit the calibration temperature and the OOD guard and to measure the test split,
+    so the bundle of ``best.ckpt`` is the one the run wrote. ``int8`` quantises it (see
+    :func:`~craftvision.training.quantize.quantize_bundle`), calibrated on up to 256 training
+    images or on the images under ``calib_data``. ``path`` defaults to the checkpoint's name
+    with ``.onnx`` (``.int8.onnx``).
+    """
+    # Imported here: the trainer imports this module, and these import the trainer.
+    from craftvision.training.checkpoint import load_checkpoint
+    from craftvision.training.finalize import bundle_metadata, finalize, load_run_data
+    from craftvision.training.trainer import TrainConfig
+
+    source = Path(checkpoint)
+    target = Path(path) if path else source.with_suffix(".int8.onnx" if int8 else ".onnx")
+    state, model = load_checkpoint(source, device=device)
+    known = {f.name for f in fields(TrainConfig)}
+    config = TrainConfig(**{k: v for k, v in state["config"].items() if k in known})
+    run = load_run_data(
+        config,
+        str(data) if data else _recorded_data(state, source),
+        genuine_class=state["genuine_class"],
+        synth=None if data or config.data else config.synth,
+    )
+    if list(run.classes) != list(state["classes"]):
+        raise DatasetError(
+            f"{run.data}: classes {list(run.classes)} differ from the checkpoint's "
+            f"{list(state['classes'])}; give the run's dataset with --data DIR"
+        )
+    final = finalize(model, run, batch_size=2 * config.batch_size, ood_guard=config.ood_guard)
+    metadata = bundle_metadata(config, run, final)
+    exported = final.model.cpu()
+    if not int8:
+        report = export_bundle(exported, metadata, target, final.parity_inputs, opset=opset)
+    else:
+        test = run.splits.test or run.splits.val
+        train = [r.path for r in run.splits.train]
+        calibration = list(iter_image_files([calib_data])) if calib_data else train
+        if not calibration:
+            raise DatasetError(f"{calib_data}: no images to calibrate the int8 model on")
+        step = max(1, len(calibration) // CALIBRATION_IMAGES)
+        with tempfile.TemporaryDirectory() as tmp:
+            fp32 = export_bundle(
+                exported, metadata, Path(tmp) / "fp32.onnx", final.parity_inputs, opset=opset
+            )
+            quantized = quantize_bundle(
+                fp32.path,
+                target,
+                _inputs(run.spec, calibration[::step][:CALIBRATION_IMAGES]),
+                _inputs(run.spec, [r.path for r in test]),
+                np.array([run.classes.index(r.label) for r in test]),
+                max_drop=max_drop,
+                force=force,
+            )
+        report = replace(fp32, path=target, size_bytes=quantized.int8_bytes, int8=quantized)
+    card = render_model_card(read_metadata(target), run.summary())
+    return replace(report, card=atomic_write_text(target.with_suffix(".md"), card))

@@ -1,4 +1,5 @@
-"""Classification metrics in numpy: accuracy, balanced accuracy, per-class scores, ROC-AUC.
+"""Classification metrics in numpy: accuracy, balanced accuracy, per-class scores, ROC-AUC, and
+the ROC and precision-recall curves of genuine vs imitation.
 
 Example:
     >>> import numpy as np
@@ -77,4 +78,51 @@ def classification_metrics(
             for i, name in enumerate(classes)
         },
         "confusion_matrix": matrix.tolist(),
+    }
+
+
+def _ranked_counts(is_positive: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, ...]:
+    """True and false positives at each distinct score, highest first, with the scores."""
+    order = np.argsort(-scores, kind="mergesort")
+    ranked, positive = scores[order], is_positive[order].astype(np.int64)
+    last_of_tie = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
+    true_pos = np.cumsum(positive)[last_of_tie]
+    false_pos = last_of_tie + 1 - true_pos
+    return true_pos, false_pos, ranked[last_of_tie]
+
+
+def roc_curve(is_positive: np.ndarray, scores: np.ndarray) -> dict[str, list] | None:
+    """False- and true-positive rates at every threshold, from (0, 0) to (1, 1); None if one
+    class is missing."""
+    true_pos, false_pos, thresholds = _ranked_counts(is_positive, scores)
+    n_pos, n_neg = true_pos[-1], false_pos[-1]
+    if n_pos == 0 or n_neg == 0:
+        return None
+    return {
+        "fpr": [0.0, *(false_pos / n_neg).tolist()],
+        "tpr": [0.0, *(true_pos / n_pos).tolist()],
+        "thresholds": [None, *thresholds.tolist()],
+    }
+
+
+def precision_recall_curve(is_positive: np.ndarray, scores: np.ndarray) -> dict[str, Any] | None:
+    """Precision and recall at every threshold, and the average precision (the step-wise area
+    under the curve); None without positives.
+
+    Example:
+        >>> curve = precision_recall_curve(np.array([1, 0, 1]), np.array([0.9, 0.8, 0.3]))
+        >>> round(curve["average_precision"], 3)
+        0.833
+    """
+    true_pos, false_pos, thresholds = _ranked_counts(is_positive, scores)
+    if len(true_pos) == 0 or true_pos[-1] == 0:
+        return None
+    precision = true_pos / (true_pos + false_pos)
+    recall = true_pos / true_pos[-1]
+    average_precision = float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+    return {
+        "precision": [1.0, *precision.tolist()],
+        "recall": [0.0, *recall.tolist()],
+        "thresholds": [None, *thresholds.tolist()],
+        "average_precision": average_precision,
     }
