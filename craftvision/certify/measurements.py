@@ -1,7 +1,10 @@
 """The measurements an inspection record carries: the one place certification calls
 :mod:`craftvision.measure`.
 
-Without a calibration the record says so instead of guessing units (DESIGN.md §3).
+Without a calibration the record says so instead of guessing units (DESIGN.md §3). With one,
+``craftvision.measure.measure_sample(photos_by_modality, calibration=FILE)`` must return a
+JSON-ready dict; fibre diameters listed under a key ending in ``diameters_um`` become the
+report's histogram.
 
 Example:
     >>> sample_measurements({"fibre": []}, None)["calibrated"]
@@ -31,16 +34,13 @@ def sample_measurements(
             "note": "no calibration given: measurements in real units need --calibration FILE",
         }
     try:
-        import craftvision.measure as measure
+        from craftvision.measure import measure_sample
     except ImportError as err:
         raise ConfigError(
-            f"{calibration}: measurements need craftvision.measure, which this installation "
-            "lacks; certify without --calibration"
+            f"{calibration}: measurements need craftvision.measure.measure_sample, which this "
+            "installation lacks; certify without --calibration"
         ) from err
-    raise ConfigError(
-        f"{calibration}: craftvision.measure ({measure.__name__}) offers no sample "
-        "measurements yet; certify without --calibration"
-    )
+    return {"calibrated": True, **measure_sample(dict(photos), calibration=calibration)}
 
 
 __all__ = ["sample_measurements"]
