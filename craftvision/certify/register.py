@@ -319,20 +319,21 @@ class Register:
         ``public_keys``, every record must also be signed by one of them."""
         trusted = {public_key_bytes(key).hex() for key in public_keys or []}
         columns = ", ".join((*_COLUMNS, "row_hash", "record"))
-        with self._transaction(write=False) as con:
-            rows = con.execute(f"SELECT {columns} FROM records ORDER BY seq").fetchall()
         problems: list[str] = []
         previous = GENESIS
-        for index, row in enumerate(rows, start=1):
-            *values, stored_hash, raw = row
-            fields = dict(zip(_COLUMNS, values, strict=True))
-            where = f"row {fields['seq']}"
-            problems.extend(
-                f"{where}: {problem}"
-                for problem in _row_problems(fields, stored_hash, raw, index, previous, trusted)
-            )
-            previous = stored_hash
-        return RegisterCheck(str(self.path), len(rows), problems, previous)
+        count = 0
+        with self._transaction(write=False) as con:  # one snapshot, streamed row by row
+            for count, row in enumerate(
+                con.execute(f"SELECT {columns} FROM records ORDER BY seq"), start=1
+            ):
+                *values, stored_hash, raw = row
+                fields = dict(zip(_COLUMNS, values, strict=True))
+                problems.extend(
+                    f"row {fields['seq']}: {problem}"
+                    for problem in _row_problems(fields, stored_hash, raw, count, previous, trusted)
+                )
+                previous = stored_hash
+        return RegisterCheck(str(self.path), count, problems, previous)
 
 
 def _row_problems(
