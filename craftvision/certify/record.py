@@ -218,20 +218,26 @@ def _relative_name(path: Path, root: Path) -> str:
         return path.name
 
 
-def _bundle(modality: str, model: str | os.PathLike, chosen_by_user: bool) -> dict[str, Any]:
+def _bundle(modality: str, model: str | os.PathLike | None) -> tuple[Path, dict[str, Any]]:
+    """The bundle file for ``modality`` (``model``, or the shipped one when None) and its
+    record entry."""
     from craftvision.models.bundle import read_metadata
     from craftvision.models.zoo import available_models, resolve_model
 
-    if not chosen_by_user and str(model) not in available_models():
-        raise ConfigError(
-            f"no shipped model for the {modality} photos; give one with "
-            f"--model {modality}=BUNDLE.onnx (models={{{modality!r}: ...}} in Python)"
-        )
-    path = resolve_model(model)
+    if model is None:
+        shipped = available_models()
+        if modality not in shipped:
+            raise ConfigError(
+                f"no shipped model for the {modality} photos; give one with "
+                f"--model {modality}=BUNDLE.onnx (models={{{modality!r}: ...}} in Python)"
+            )
+        path = shipped[modality]
+    else:
+        path = resolve_model(model)
     meta = read_metadata(path)
     if meta.modality != modality:
         raise ConfigError(f"{path}: a {meta.modality} model, but it was given {modality} photos")
-    return {
+    return path, {
         "modality": modality,
         "name": meta.name,
         "file": path.name,
@@ -324,13 +330,14 @@ def build_record(
     for what, value in (("lab", lab), ("operator", operator)):
         if not value.strip():
             raise ConfigError(f"the {what} must not be empty")
+    if calibration is not None and not Path(calibration).is_file():
+        raise RecordError(f"{calibration}: no such calibration file")
     root = Path(sample_dir)
     label_field = _label(label, label_rule, root)
     photos = _Photos.find(root, skip=Path(label) if label_field["source"] == "photo" else None)
-    given = dict(models or {})
-    chosen = {m: given.get(m, m) for m in photos.by_modality}
-    bundles = [_bundle(m, chosen[m], m in given) for m in sorted(chosen)]
+    resolved = {m: _bundle(m, (models or {}).get(m)) for m in sorted(photos.by_modality)}
     paths = [p for group in photos.by_modality.values() for p in group]
+    chosen = {m: path for m, (path, _) in resolved.items()}
     result = inspect_sample(paths, models=chosen, threshold=threshold)
     by_path = {Path(r.path): r for r in result.images if r.path is not None}
     images = [
@@ -359,7 +366,7 @@ def build_record(
             "modalities": summary["modalities"],
         },
         "images": sorted(images, key=lambda image: image["file"]),
-        "bundles": bundles,
+        "bundles": [entry for _, entry in resolved.values()],
         "threshold_override": threshold,
         "measurements": measurements,
         "software": _software(),
