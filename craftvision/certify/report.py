@@ -29,6 +29,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from craftvision.atomic import atomic_write_text
 from craftvision.certify.record import Record, Verification, sha256_file, verify
@@ -349,7 +350,7 @@ def write_report(
     *,
     images: str | os.PathLike | None = None,
     heatmaps: str | os.PathLike | None = None,
-    public_key: str | os.PathLike | None = None,
+    public_key: str | os.PathLike | Ed25519PublicKey | None = None,
     pdf: bool = False,
     qr_template: str = QR_TEMPLATE,
 ) -> ReportFiles:

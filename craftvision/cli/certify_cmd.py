@@ -118,7 +118,9 @@ def certify(
     if report is not None:
         from craftvision.certify.report import write_report
 
-        files = write_report(record, report, images=sample_dir, pdf=pdf)
+        files = write_report(
+            record, report, images=sample_dir, public_key=private.public_key(), pdf=pdf
+        )
         summary["report"] = files.to_dict()
     if as_json:
         typer.echo(json.dumps(summary))
