@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from craftvision.atomic import atomic_write_text
+from craftvision.atomic import atomic_write_bytes, atomic_write_text
 from craftvision.certify.record import Record, Verification, sha256_file, verify
 from craftvision.errors import CraftvisionError
 
@@ -306,41 +306,43 @@ def _pdf_engine() -> tuple[str, str] | None:
     return "weasyprint", ""
 
 
+def _print_pdf(engine: tuple[str, str], html_path: Path, timeout: float) -> bytes:
+    """The PDF bytes of ``html_path`` printed by ``engine`` (see :func:`_pdf_engine`)."""
+    if engine[0] == "weasyprint":
+        import weasyprint
+
+        return weasyprint.HTML(filename=str(html_path)).write_pdf()
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "report.pdf"
+        subprocess.run(
+            [
+                engine[1],
+                "--headless",
+                "--disable-gpu",
+                "--no-sandbox",
+                "--no-pdf-header-footer",
+                f"--print-to-pdf={target}",
+                html_path.resolve().as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+        return target.read_bytes()
+
+
 def write_pdf(html_path: Path, pdf_path: Path, *, timeout: float = 120.0) -> str | None:
     """Print ``html_path`` to ``pdf_path`` atomically; returns a note when no engine exists."""
     engine = _pdf_engine()
     if engine is None:
         return "no PDF engine found: install chromium or weasyprint for a PDF"
-    pdf_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=pdf_path.parent, prefix=f".{pdf_path.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        if engine[0] == "weasyprint":
-            import weasyprint
-
-            weasyprint.HTML(filename=str(html_path)).write_pdf(tmp)
-        else:
-            subprocess.run(
-                [
-                    engine[1],
-                    "--headless",
-                    "--disable-gpu",
-                    "--no-sandbox",
-                    "--no-pdf-header-footer",
-                    f"--print-to-pdf={tmp}",
-                    html_path.resolve().as_uri(),
-                ],
-                check=True,
-                capture_output=True,
-                timeout=timeout,
-            )
-        if not Path(tmp).read_bytes().startswith(b"%PDF"):
-            raise ReportError(f"{pdf_path}: the PDF engine {engine[1] or engine[0]} wrote no PDF")
-        os.replace(tmp, pdf_path)
+        data = _print_pdf(engine, html_path, timeout)
     except (OSError, subprocess.SubprocessError) as err:
         raise ReportError(f"{pdf_path}: printing the PDF failed ({err})") from err
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    if not data.startswith(b"%PDF"):
+        raise ReportError(f"{pdf_path}: the PDF engine {engine[1] or engine[0]} wrote no PDF")
+    atomic_write_bytes(pdf_path, data)
     return None
 
 
