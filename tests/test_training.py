@@ -14,30 +14,9 @@ from craftvision.models.bundle import read_metadata
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
-def _strip(rng, label):
-    image = np.full((40, 100), 220, np.uint8)
-    image[14:26] = 90  # a fibre band
-    if label == "wool":  # close, dark scale margins
-        for x in range(int(rng.integers(0, 6)), 100, 6):
-            image[14:26, x] = 40
-    image = image.astype(np.int16) + rng.normal(0, 6, image.shape).astype(np.int16)
-    return np.clip(image, 0, 255).astype(np.uint8)
-
-
 @pytest.fixture(scope="module")
-def strip_dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("strips")
-    rng = np.random.default_rng(0)
-    rows = ["path,label,sample_id,modality,um_per_px"]
-    for sample in range(16):
-        label = ("pashmina", "wool")[sample % 2]
-        for shot in range(3):
-            name = f"{label}/s{sample}_{shot}.png"
-            (root / label).mkdir(exist_ok=True)
-            cv2.imwrite(str(root / name), _strip(rng, label))
-            rows.append(f"{name},{label},sample-{sample},fibre,0.5")
-    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
-    return root
+def strip_dataset(tmp_path_factory, strip_dataset_maker):
+    return strip_dataset_maker(tmp_path_factory.mktemp("strips"), samples=16, shots=3)
 
 
 @pytest.fixture(scope="module")

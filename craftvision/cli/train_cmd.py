@@ -46,19 +46,33 @@ def train(
     threshold: float | None = typer.Option(
         None, min=0.5, max=1.0, help="Abstain threshold stored in the bundle."
     ),
+    tensorboard: bool = typer.Option(
+        False, "--tensorboard", help="Also log to RUN/tensorboard (needs tensorboard)."
+    ),
     config: Path | None = typer.Option(
         None, "--config", "-c", help="YAML recipe; options given here override it."
+    ),
+    resume: Path | None = typer.Option(
+        None,
+        "--resume",
+        help="Continue the interrupted run in this folder from its last.ckpt, with its own "
+        "config.yaml (only --workers and --device may change).",
     ),
 ) -> None:
     """Train a classifier on your images and export a calibrated ONNX bundle.
 
-    Writes RUN/best.ckpt, RUN/last.ckpt, RUN/metrics.json, RUN/confusion_matrix.png,
+    Writes RUN/best.ckpt, RUN/last.ckpt, RUN/history.csv, RUN/learning_curves.png,
+    RUN/metrics.json, RUN/confusion_matrix.png, RUN/config.yaml, RUN/provenance.json,
     RUN/model.onnx and its model card RUN/model.md.
 
     Example: `craftvision train --data data/fibre --modality fibre --out runs/fibre --epochs 10`
+
+    Recipe: `craftvision train --config recipes/fibre.yaml`; after a crash or Ctrl-C:
+    `craftvision train --resume runs/reference/fibre`. On N processes or GPUs:
+    `torchrun --nproc_per_node N -m craftvision train --config recipes/fibre.yaml`.
     """
     try:
-        from craftvision.training.trainer import TrainConfig
+        from craftvision.training.trainer import RESUMABLE, TrainConfig
         from craftvision.training.trainer import train as run_training
     except ImportError as err:
         err_console.print(
@@ -83,8 +97,20 @@ def train(
         "device": device,
         "pretrained": pretrained,
         "threshold": threshold,
+        "tensorboard": tensorboard or None,
     }
-    if config is not None:
+    if resume is not None:
+        extra = sorted(k for k, v in options.items() if v is not None and k not in RESUMABLE)
+        if config is not None or extra:
+            raise typer.BadParameter(
+                f"a resumed run keeps its own settings; drop {', '.join(extra) or '--config'}",
+                param_hint="--resume",
+            )
+        recipe = resume / "config.yaml"
+        if not recipe.is_file():
+            raise typer.BadParameter(f"{resume} is not a run folder (no config.yaml)")
+        settings = TrainConfig.from_yaml(recipe, **options)
+    elif config is not None:
         settings = TrainConfig.from_yaml(config, **options)
     else:
         settings = TrainConfig(**{k: v for k, v in options.items() if v is not None})
@@ -92,4 +118,4 @@ def train(
         raise typer.BadParameter(
             "give --data DIR (or a --config recipe with a synth: section)", param_hint="--data"
         )
-    run_training(settings)
+    run_training(settings, resume=resume is not None)

@@ -80,7 +80,8 @@ def load_run_data(
     records = [r for r in manifest.records if r.modality in (None, config.modality)]
     classes = tuple(sorted({r.label for r in records}))
     if genuine_class not in classes:
-        raise DatasetError(unknown_choice("genuine class", genuine_class, classes))
+        hint = " (set it with --genuine-class)"
+        raise DatasetError(unknown_choice("genuine class", genuine_class, classes) + hint)
     splits = split_by_sample(
         records,
         val_fraction=config.val_fraction,

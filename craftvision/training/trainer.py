@@ -1,8 +1,20 @@
 """The trainer: data → sample-grouped splits → timm model → calibrated, exported bundle.
 
-Every run folder holds ``last.ckpt`` and ``best.ckpt`` (``torch.load(..., weights_only=True)``
-loadable), ``history.csv``, ``metrics.json`` (test split), ``confusion_matrix.png``,
-``config.yaml`` (the resolved config), ``model.onnx`` (the bundle) and ``model.md`` (its card).
+Every run folder holds ``last.ckpt`` (weights, optimizer, scheduler, epoch, history and
+early-stopping state, from which ``resume=True`` continues) and ``best.ckpt``, both
+``torch.load(..., weights_only=True)`` loadable; ``history.csv`` and ``learning_curves.png``;
+``metrics.json`` (test split) and ``confusion_matrix.png``; ``config.yaml`` (the resolved
+config) and ``provenance.json`` (seed, dataset fingerprint, the serialised augmentation
+pipeline, Python, platform and package versions); ``model.onnx`` (the bundle) and ``model.md``
+(its card); with ``tensorboard`` also a ``tensorboard/`` event log.
+
+Everything random in an epoch (shuffle order, augmentation, dropout) is seeded from the run's
+seed and the epoch number, so the same recipe and seed give the same metrics on the CPU, and a
+run killed at any point and resumed ends exactly where an uninterrupted run would.
+
+Under ``torchrun --nproc_per_node N -m craftvision train ...`` each process trains its shard of
+every epoch with DistributedDataParallel (gloo on CPU, nccl on GPUs); rank 0 validates, decides
+on early stopping and writes every file.
 
 Example:
     >>> result = train(TrainConfig(data="data/fibre", out="runs/fibre"))  # doctest: +SKIP
@@ -16,37 +28,43 @@ import csv
 import io
 import json
 import os
+import platform
 import random
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import albumentations as A
 import numpy as np
 import torch
+import torch.distributed as dist
 import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from torch.utils.data import DataLoader
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 
-from craftvision import __version__
 from craftvision.atomic import atomic_write_bytes, atomic_write_text
-from craftvision.datasets import MODALITIES, load_manifest, split_by_sample
+from craftvision.datasets import MODALITIES
 from craftvision.datasets.augment import augmentation_preset
 from craftvision.datasets.image_dataset import ImageDataset, seed_worker
 from craftvision.datasets.synth import RENDERERS, render_dataset
 from craftvision.errors import ConfigError, DatasetError
 from craftvision.inspector import softmax
-from craftvision.models.bundle import BundleMetadata, read_metadata
+from craftvision.models.bundle import read_metadata
 from craftvision.models.factory import DEFAULT_ARCHITECTURE, create_model
-from craftvision.preprocess import PreprocessSpec
 from craftvision.suggest import unknown_choice
-from craftvision.training.calibration import fit_temperature
 from craftvision.training.card import render_model_card
 from craftvision.training.export import export_bundle
+from craftvision.training.finalize import (
+    bundle_metadata,
+    finalize,
+    load_run_data,
+    predict_features,
+)
 from craftvision.training.metrics import classification_metrics
-from craftvision.training.ood import GuardedClassifier, fit_guard, pre_logits
-from craftvision.training.plots import plot_confusion_matrix
+from craftvision.training.plots import plot_confusion_matrix, plot_learning_curves
 
 console = Console(stderr=True)
 CACHE_BYTES = 3 * 2**30  # decoded training images kept in memory up to this size
@@ -84,6 +102,7 @@ class TrainConfig:
     pretrained: str | None = None
     threshold: float = 0.8
     ood_guard: bool = True
+    tensorboard: bool = False
     name: str | None = None
     synth: dict[str, Any] | None = None
 
@@ -111,11 +130,48 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-def resolve_device(device: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU."""
+def resolve_device(device: str, world: World | None = None) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; in a distributed run, this process's GPU."""
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and world is not None and world.size > 1:
+        return torch.device("cuda", world.local_rank)
     return torch.device(device)
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place in a ``torchrun`` job (a single process when not distributed)."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+
+    @classmethod
+    def from_env(cls) -> World:
+        """Read ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` as set by ``torchrun``."""
+        env = os.environ
+        return cls(
+            int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0))
+        )
+
+    @property
+    def main(self) -> bool:
+        """Rank 0 evaluates and writes every file."""
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        """Wait for every process (no-op when alone)."""
+        if self.size > 1:
+            dist.barrier()
+
+    def broadcast(self, value: Any) -> Any:
+        """Rank 0's ``value`` on every process."""
+        if self.size == 1:
+            return value
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
 
 
 def seed_everything(seed: int) -> None:
@@ -132,7 +188,7 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def _progress() -> Progress:
+def _progress(visible: bool = True) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -140,16 +196,20 @@ def _progress() -> Progress:
         TimeRemainingColumn(),
         console=console,
         transient=True,
+        disable=not visible,
     )
 
 
-def _prepare_data(config: TrainConfig, run_dir: Path) -> tuple[str, dict[str, Any] | None]:
+def _prepare_data(
+    config: TrainConfig, run_dir: Path, world: World
+) -> tuple[str, dict[str, Any] | None]:
+    """The dataset to train on; recipes with ``synth`` render it first (rank 0 only)."""
     if config.data:
         return config.data, None
     if not config.synth:
         raise DatasetError("no training data: give --data DIR (or `synth:` in the recipe)")
     data_dir = run_dir / "data"
-    if not (data_dir / "manifest.csv").is_file():
+    if world.main and not (data_dir / "manifest.csv").is_file():
         n = int(config.synth["n"])
         with _progress() as progress:
             task = progress.add_task(f"rendering {config.modality}", total=n)
@@ -159,85 +219,67 @@ def _prepare_data(config: TrainConfig, run_dir: Path) -> tuple[str, dict[str, An
                 progress=lambda k: progress.advance(task, k),
                 **config.synth,
             )
+    world.barrier()
     return str(data_dir), dict(config.synth)
 
 
-def _genuine_class(config: TrainConfig, classes: tuple[str, ...]) -> str:
+def _genuine_class(config: TrainConfig) -> str:
+    """The configured genuine class, else the modality's (the renderers' class names)."""
     if config.genuine_class:
-        if config.genuine_class not in classes:
-            raise DatasetError(unknown_choice("genuine class", config.genuine_class, classes))
         return config.genuine_class
     renderer = RENDERERS.get(config.modality)
-    if renderer is not None and renderer.genuine_class in classes:
-        return renderer.genuine_class
-    raise DatasetError(f"say which class is genuine: --genuine-class (one of {', '.join(classes)})")
+    if renderer is None:
+        raise DatasetError("say which class is genuine: --genuine-class NAME")
+    return renderer.genuine_class
 
 
-def _predict(
-    model: torch.nn.Module, loader: DataLoader, device: torch.device
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Logits, targets and pre-logit features of every image in ``loader``."""
-    model.eval()
-    logits, targets, features = [], [], []
-    with torch.inference_mode():
-        for images, labels in loader:
-            pooled = pre_logits(model, images.to(device))
-            logits.append(model.get_classifier()(pooled).float().cpu().numpy())
-            features.append(pooled.float().cpu().numpy())
-            targets.append(labels.numpy())
-    return np.concatenate(logits), np.concatenate(targets), np.concatenate(features)
+def train(config: TrainConfig, *, resume: bool = False) -> TrainResult | None:
+    """Run a whole training job; see the module docstring for what it writes.
 
-
-def train(config: TrainConfig) -> TrainResult:
-    """Run a whole training job; see the module docstring for what it writes."""
+    ``resume`` continues the run in ``config.out`` from its ``last.ckpt``. Returns ``None`` on
+    the non-zero ranks of a distributed run (rank 0 returns the result).
+    """
     if config.modality not in MODALITIES:
         raise ConfigError(unknown_choice("modality", config.modality, MODALITIES))
+    world = World.from_env()
+    device = resolve_device(config.device, world)
+    started = world.size > 1 and not dist.is_initialized()
+    if started:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    try:
+        return _train(config, world, device, resume)
+    finally:
+        if started:
+            dist.destroy_process_group()
+
+
+def _train(
+    config: TrainConfig, world: World, device: torch.device, resume: bool
+) -> TrainResult | None:
     run_dir = Path(config.out)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(asdict(config), sort_keys=False))
+    saved = _resume_state(run_dir, config) if resume else None
+    if world.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(asdict(config), sort_keys=False))
     seed_everything(config.seed)
-    device = resolve_device(config.device)
-
-    data, synth = _prepare_data(config, run_dir)
-    manifest = load_manifest(data)
-    records = [r for r in manifest.records if r.modality in (None, config.modality)]
-    classes = tuple(sorted({r.label for r in records}))
-    genuine_class = _genuine_class(config, classes)
-    splits = split_by_sample(
-        records,
-        val_fraction=config.val_fraction,
-        test_fraction=config.test_fraction,
-        seed=config.seed,
-    )
-    if not splits.train or not splits.val:
-        raise DatasetError(f"{data}: too few samples to split into train and validation sets")
-    spec = PreprocessSpec(input_size=config.image_size, channels=config.channels)
-
-    workers = min(4, (os.cpu_count() or 2) // 2) if config.workers is None else config.workers
-    cache = len(records) * spec.input_size**2 * 3 <= CACHE_BYTES
+    data, synth = _prepare_data(config, run_dir, world)
+    run = load_run_data(config, data, genuine_class=_genuine_class(config), synth=synth)
+    classes, spec = run.classes, run.spec
     if config.train_crop is not None and not 16 <= config.train_crop <= config.image_size:
         raise ConfigError(
             f"train_crop must be between 16 and image_size ({config.image_size}), "
             f"not {config.train_crop}"
         )
     augment = augmentation_preset(config.modality, seed=config.seed, crop=config.train_crop)
-    train_set = ImageDataset(splits.train, classes, spec, augment, cache=cache)
-    loader_args = {
-        "batch_size": config.batch_size,
-        "num_workers": workers,
-        "persistent_workers": workers > 0,
-        "worker_init_fn": seed_worker,
-    }
-    train_loader = DataLoader(
-        train_set,
-        shuffle=True,
-        drop_last=len(train_set) > config.batch_size,
-        generator=torch.Generator().manual_seed(config.seed),
-        **loader_args,
-    )
-    eval_args = {"batch_size": config.batch_size * 2}
-    val_loader = DataLoader(ImageDataset(splits.val, classes, spec, cache=cache), **eval_args)
-    test_loader = DataLoader(ImageDataset(splits.test or splits.val, classes, spec), **eval_args)
+    if world.main:
+        provenance = _provenance(config, run.manifest.fingerprint(), augment, world, device)
+        atomic_write_text(run_dir / "provenance.json", json.dumps(provenance, indent=2))
+
+    workers = min(4, (os.cpu_count() or 2) // 2) if config.workers is None else config.workers
+    cache = len(run.manifest.records) * spec.input_size**2 * 3 <= CACHE_BYTES
+    train_set = ImageDataset(run.splits.train, classes, spec, augment, cache=cache)
+    val_set = ImageDataset(run.splits.val, classes, spec, cache=cache)
+    test_set = ImageDataset(run.splits.test or run.splits.val, classes, spec)
 
     model = create_model(
         config.model, num_classes=len(classes), in_chans=spec.in_chans, pretrained=config.pretrained
@@ -246,143 +288,290 @@ def train(config: TrainConfig) -> TrainResult:
     weights = torch.tensor(
         counts.sum() / (len(classes) * np.maximum(counts, 1)), dtype=torch.float32
     )
-    criterion = torch.nn.CrossEntropyLoss(weight=weights.to(device), label_smoothing=0.05)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    fit = _Fit(
+        config=config,
+        world=world,
+        device=device,
+        run_dir=run_dir,
+        model=model,
+        train_set=train_set,
+        workers=workers,
+        val_loader=DataLoader(val_set, batch_size=2 * config.batch_size),
+        criterion=torch.nn.CrossEntropyLoss(weight=weights.to(device), label_smoothing=0.05),
+        checkpoint_info={
+            "config": asdict(config),
+            "classes": list(classes),
+            "genuine_class": run.genuine_class,
+            "preprocess": spec.to_dict(),
+            "architecture": config.model,
+        },
     )
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, total_steps=config.epochs * len(train_loader), pct_start=0.15
-    )
-
-    history: list[dict[str, float]] = []
-    best_score, best_epoch, stale = -1.0, 0, 0
-    checkpoint_info = {
-        "config": asdict(config),
-        "classes": list(classes),
-        "genuine_class": genuine_class,
-        "preprocess": spec.to_dict(),
-        "architecture": config.model,
-    }
-    with _progress() as progress:
-        for epoch in range(1, config.epochs + 1):
-            model.train()
-            task = progress.add_task(f"epoch {epoch}/{config.epochs}", total=len(train_loader))
-            total_loss = 0.0
-            for images, labels in train_loader:
-                loss = criterion(model(images.to(device)), labels.to(device))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                total_loss += loss.item()
-                progress.advance(task)
-            progress.remove_task(task)
-            logits, targets, _ = _predict(model, val_loader, device)
-            val = classification_metrics(targets, softmax(logits), classes, genuine_class)
-            row = {
-                "epoch": epoch,
-                "train_loss": total_loss / max(1, len(train_loader)),
-                "val_accuracy": val["accuracy"],
-                "val_balanced_accuracy": val["balanced_accuracy"],
-                "lr": scheduler.get_last_lr()[0],
-            }
-            history.append(row)
-            console.print(
-                f"epoch {epoch:>3}/{config.epochs}  loss {row['train_loss']:.4f}  "
-                f"val balanced accuracy {val['balanced_accuracy']:.4f}"
-            )
-            state = {
-                **checkpoint_info,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "epoch": epoch,
-            }
-            save_checkpoint(run_dir / "last.ckpt", state)
-            if val["balanced_accuracy"] > best_score:
-                best_score, best_epoch, stale = val["balanced_accuracy"], epoch, 0
-                save_checkpoint(
-                    run_dir / "best.ckpt",
-                    {**checkpoint_info, "model": model.state_dict(), "epoch": epoch},
-                )
-            else:
-                stale += 1
-            _write_history(run_dir / "history.csv", history)
-            if stale >= config.patience:
-                console.print(f"early stop: no improvement for {config.patience} epochs")
-                break
+    fit.run(saved)
+    if not world.main:
+        return None
 
     best = torch.load(run_dir / "best.ckpt", map_location=device, weights_only=True)
     model.load_state_dict(best["model"])
-    val_logits, val_targets, val_features = _predict(model, val_loader, device)
-    temperature = fit_temperature(val_logits, val_targets)
-    test_logits, test_targets, test_features = _predict(model, test_loader, device)
-    metrics = classification_metrics(
-        test_targets, softmax(test_logits, temperature), classes, genuine_class
+    final = finalize(
+        model,
+        run,
+        batch_size=2 * config.batch_size,
+        device=device,
+        ood_guard=config.ood_guard,
+        datasets=(train_set, val_set, test_set),
     )
-    metrics["split"] = "test" if splits.test else "val"
-    exported: torch.nn.Module = model
-    guard = None
-    if config.ood_guard:
-        plain_train = DataLoader(train_set.unaugmented(), **eval_args)
-        _, train_targets, train_features = _predict(model, plain_train, device)
-        guard = fit_guard(train_features, train_targets, val_features)
-        metrics["ood_flag_rate"] = float((guard.score(test_features) > guard.threshold).mean())
-        exported = GuardedClassifier(model, guard)
-    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
+    atomic_write_text(run_dir / "metrics.json", json.dumps(final.metrics, indent=2))
     plot_confusion_matrix(
-        metrics["confusion_matrix"],
+        final.metrics["confusion_matrix"],
         classes,
         run_dir / "confusion_matrix.png",
-        title=f"{config.modality}: confusion matrix ({metrics['split']} split)",
+        title=f"{config.modality}: confusion matrix ({final.metrics['split']} split)",
     )
-
-    metadata = BundleMetadata(
-        name=config.name or config.modality,
-        modality=config.modality,
-        classes=classes,
-        genuine_class=genuine_class,
-        preprocess=spec,
-        architecture=config.model,
-        temperature=temperature,
-        threshold=config.threshold,
-        ood_threshold=None if guard is None else guard.threshold,
-        metrics={
-            k: metrics[k]
-            for k in ("n", "accuracy", "balanced_accuracy", "roc_auc", "per_class", "ood_flag_rate")
-            if k in metrics
-        },
-        data_fingerprint=manifest.fingerprint(),
-        library_version=__version__,
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    export = export_bundle(
+        final.model.cpu(),
+        bundle_metadata(config, run, final),
+        run_dir / "model.onnx",
+        final.parity_inputs,
     )
-    parity_inputs = np.stack(
-        [val_loader.dataset[i][0].numpy() for i in range(min(32, len(splits.val)))]
+    atomic_write_text(
+        run_dir / "model.md", render_model_card(read_metadata(export.path), run.summary())
     )
-    export = export_bundle(exported.cpu(), metadata, run_dir / "model.onnx", parity_inputs)
-    summary = {
-        "data": data,
-        "synth": synth,
-        "class_counts": manifest.class_counts(),
-        "split_sizes": {
-            "train": len(splits.train),
-            "val": len(splits.val),
-            "test": len(splits.test),
-        },
-    }
-    atomic_write_text(run_dir / "model.md", render_model_card(read_metadata(export.path), summary))
     console.print(
-        f"test balanced accuracy {metrics['balanced_accuracy']:.4f} · temperature "
-        f"{temperature:.3f} · parity max |Δp| {export.max_abs_diff:.1e} · {export.path}"
+        f"test balanced accuracy {final.metrics['balanced_accuracy']:.4f} · temperature "
+        f"{final.temperature:.3f} · parity max |Δp| {export.max_abs_diff:.1e} · {export.path}"
     )
     return TrainResult(
         run_dir=run_dir,
         bundle=export.path,
-        metrics=metrics,
-        temperature=temperature,
-        best_epoch=best_epoch,
-        history=history,
+        metrics=final.metrics,
+        temperature=final.temperature,
+        best_epoch=fit.best_epoch,
+        history=fit.history,
     )
+
+
+@dataclass
+class _Fit:
+    """The epoch loop and its early-stopping state, saved in ``last.ckpt`` after every epoch."""
+
+    config: TrainConfig
+    world: World
+    device: torch.device
+    run_dir: Path
+    model: torch.nn.Module
+    train_set: ImageDataset
+    workers: int
+    val_loader: DataLoader
+    criterion: torch.nn.Module
+    checkpoint_info: dict[str, Any]
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_score: float = -1.0
+    best_epoch: int = 0
+    stale: int = 0
+
+    def run(self, saved: dict[str, Any] | None) -> None:
+        """Train from epoch 1, or from the epoch after ``saved`` (a ``last.ckpt`` state)."""
+        config, world = self.config, self.world
+        sampler = (
+            DistributedSampler(self.train_set, world.size, world.rank, seed=config.seed)
+            if world.size > 1
+            else None
+        )
+        generator = torch.Generator()
+        batch_size = max(1, config.batch_size // world.size)
+        loader = DataLoader(
+            self.train_set,
+            batch_size=batch_size,
+            shuffle=sampler is None,
+            sampler=sampler,
+            drop_last=len(self.train_set) > config.batch_size,
+            generator=generator,
+            num_workers=self.workers,
+            worker_init_fn=seed_worker,
+        )
+        trained = DistributedDataParallel(self.model) if world.size > 1 else self.model
+        optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.lr, total_steps=config.epochs * len(loader), pct_start=0.15
+        )
+        first = 1
+        if saved is not None:
+            self.model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            scheduler.load_state_dict(saved["scheduler"])
+            self.history = list(saved["history"])
+            self.best_score, self.best_epoch = saved["best_score"], saved["best_epoch"]
+            self.stale, first = saved["stale"], saved["epoch"] + 1
+            if world.main:
+                console.print(f"resuming {self.run_dir} after epoch {saved['epoch']}")
+        writer = _tensorboard(self.run_dir) if config.tensorboard and world.main else None
+        with _progress(world.main) as progress:
+            for epoch in range(first, config.epochs + 1):
+                if self.stale >= config.patience:
+                    break
+                epoch_seed = _epoch_seed(config.seed, epoch)
+                torch.manual_seed(epoch_seed)
+                generator.manual_seed(epoch_seed)
+                if sampler is not None:
+                    sampler.set_epoch(epoch)
+                if self.train_set.augment is not None:
+                    self.train_set.augment.set_random_seed(epoch_seed)
+                trained.train()
+                task = progress.add_task(f"epoch {epoch}/{config.epochs}", total=len(loader))
+                total_loss = 0.0
+                for images, labels in loader:
+                    outputs = trained(images.to(self.device))
+                    loss = self.criterion(outputs, labels.to(self.device))
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    scheduler.step()
+                    total_loss += loss.item()
+                    progress.advance(task)
+                progress.remove_task(task)
+                if world.main:
+                    self._end_epoch(epoch, total_loss / max(1, len(loader)), optimizer, scheduler)
+                    if writer is not None:
+                        for key, value in self.history[-1].items():
+                            if key != "epoch":
+                                writer.add_scalar(key, value, epoch)
+                self.stale = world.broadcast(self.stale)
+                if self.stale >= config.patience and world.main:
+                    console.print(f"early stop: no improvement for {config.patience} epochs")
+        if writer is not None:
+            writer.close()
+        world.barrier()
+
+    def _end_epoch(
+        self,
+        epoch: int,
+        train_loss: float,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+    ) -> None:
+        """Validate, log, and write ``last.ckpt`` / ``best.ckpt``, history and curves (rank 0)."""
+        logits, targets, _ = predict_features(self.model, self.val_loader, self.device)
+        classes = self.checkpoint_info["classes"]
+        val = classification_metrics(
+            targets, softmax(logits), classes, self.checkpoint_info["genuine_class"]
+        )
+        row = {
+            "epoch": epoch,
+            "train_loss": train_loss,
+            "val_accuracy": val["accuracy"],
+            "val_balanced_accuracy": val["balanced_accuracy"],
+            "lr": scheduler.get_last_lr()[0],
+        }
+        self.history.append(row)
+        console.print(
+            f"epoch {epoch:>3}/{self.config.epochs}  loss {train_loss:.4f}  "
+            f"val balanced accuracy {val['balanced_accuracy']:.4f}"
+        )
+        if val["balanced_accuracy"] > self.best_score:
+            self.best_score, self.best_epoch, self.stale = val["balanced_accuracy"], epoch, 0
+            save_checkpoint(
+                self.run_dir / "best.ckpt",
+                {**self.checkpoint_info, "model": self.model.state_dict(), "epoch": epoch},
+            )
+        else:
+            self.stale += 1
+        save_checkpoint(
+            self.run_dir / "last.ckpt",
+            {
+                **self.checkpoint_info,
+                "model": self.model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "epoch": epoch,
+                "history": self.history,
+                "best_score": self.best_score,
+                "best_epoch": self.best_epoch,
+                "stale": self.stale,
+            },
+        )
+        _write_history(self.run_dir / "history.csv", self.history)
+        plot_learning_curves(self.history, self.run_dir / "learning_curves.png")
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    """The seed of everything random in one epoch (shuffle, augmentation, dropout)."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+# Settings that may differ between an interrupted run and its resumption.
+RESUMABLE = frozenset({"workers", "device"})
+
+
+def _resume_state(run_dir: Path, config: TrainConfig) -> dict[str, Any]:
+    path = run_dir / "last.ckpt"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir}: nothing to resume (no last.ckpt); start it without --resume")
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if "history" not in saved:
+        raise ConfigError(f"{path}: written by an older craftvision; it cannot be resumed")
+    changed = sorted(
+        key
+        for key, value in asdict(config).items()
+        if key not in RESUMABLE and saved["config"].get(key) != value
+    )
+    if changed:
+        raise ConfigError(
+            f"{run_dir}: the run was started with other settings ({', '.join(changed)}); "
+            "resume it with its own config.yaml"
+        )
+    return saved
+
+
+def _provenance(
+    config: TrainConfig,
+    data_fingerprint: str,
+    augment: A.Compose,
+    world: World,
+    device: torch.device,
+) -> dict[str, Any]:
+    """What it takes to reproduce a run: seed, data, augmentation, software and hardware."""
+    packages = {}
+    for name in _RECORDED_PACKAGES:
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = None
+    return {
+        "seed": config.seed,
+        "data_fingerprint": data_fingerprint,
+        "augmentation": A.to_dict(augment),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": packages,
+        "device": str(device),
+        "world_size": world.size,
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+_RECORDED_PACKAGES = (
+    "craftvision",
+    "torch",
+    "torchvision",
+    "timm",
+    "albumentations",
+    "numpy",
+    "opencv-python-headless",
+    "onnx",
+    "onnxruntime",
+)
+
+
+def _tensorboard(run_dir: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as err:
+        raise ConfigError(
+            "tensorboard logging needs the tensorboard package: pip install tensorboard"
+        ) from err
+    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))
 
 
 def _write_history(path: Path, history: list[dict[str, float]]) -> None:
