@@ -46,7 +46,16 @@ def _register() -> None:
     app.command("synth")(synth_cmd.synth)
     app.command("train")(train_cmd.train)
     app.command("models")(models_cmd.models)
+    _register_research()
     _register_certify()
+
+
+def _register_research() -> None:
+    from craftvision.cli import evaluate_cmd, explain_cmd, export_cmd
+
+    app.command("evaluate")(evaluate_cmd.evaluate)
+    app.command("export")(export_cmd.export)
+    app.command("explain")(explain_cmd.explain)
 
 
 def _register_certify() -> None:

@@ -146,6 +146,36 @@ def _inspect_sample(
         raise typer.Exit(1)
 
 
+def _explain(
+    files: list[Path],
+    results: list[Prediction | InspectionError],
+    model: str,
+    folder: Path,
+    device: str,
+    batch_size: int,
+) -> None:
+    """Write an occlusion heatmap of every inspected photo as ``folder/<stem>.heat.png``."""
+    from craftvision.explain import occlusion, save_explanation
+    from craftvision.imageio import read_image
+    from craftvision.inspector import Inspector
+
+    inspectors: dict[str, Inspector] = {}
+    written: set[str] = set()
+    for path, result in zip(files, results, strict=True):
+        if isinstance(result, InspectionError):
+            continue
+        name = _model_for(path, model) or DEFAULT_MODEL
+        if name not in inspectors:
+            inspectors[name] = Inspector(name, device=device, batch_size=batch_size)
+        target, copy = f"{path.stem}.heat.png", 1
+        while target in written:
+            target, copy = f"{path.stem}-{copy}.heat.png", copy + 1
+        written.add(target)
+        image = read_image(path)
+        save_explanation(image, occlusion(inspectors[name], image), folder / target)
+    err_console.print(f"{len(written)} heatmap(s) written to {folder}", highlight=False)
+
+
 def _modality_of_model(model: str) -> str:
     """The modality a bundle serves."""
     from craftvision.models import read_metadata, resolve_model
@@ -180,6 +210,9 @@ def inspect(
     ),
     batch_size: int = typer.Option(32, min=1, help="Images per inference batch."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    explain: Path | None = typer.Option(
+        None, "--explain", help="Also write each photo's occlusion heatmap into this folder."
+    ),
 ) -> None:
     """Inspect images: class, verdict (genuine / imitation / inconclusive), calibrated confidence.
 
@@ -189,17 +222,26 @@ def inspect(
     Example: `craftvision inspect samples/fibre --out results.jsonl`
 
     Example: `craftvision inspect --sample samples/product`
+
+    Example: `craftvision inspect samples/fibre --explain heatmaps`
     """
     if model != AUTO:
         from craftvision.models import resolve_model
 
         resolve_model(model)
     if sample:
+        if explain is not None:
+            raise typer.BadParameter(
+                "heatmaps are per photo; drop --sample", param_hint="--explain"
+            )
         _inspect_sample(paths, model, threshold, as_json, out)
         return
     files, missing = _expand(paths)
-    results = missing + _inspect_files(files, model, threshold, device, batch_size)
+    inspected = _inspect_files(files, model, threshold, device, batch_size)
+    results = missing + inspected
     _emit(results, as_json=as_json, out=out)
+    if explain is not None:
+        _explain(files, inspected, model, explain, device, batch_size)
     failures = sum(isinstance(r, InspectionError) for r in results)
     if failures:
         err_console.print(

@@ -3,8 +3,11 @@ checked on the test split before it is kept. Torch-free.
 
 Convolutions and the classifier are quantised, with activation ranges calibrated on training
 images; the out-of-distribution guard (the nodes that feed only ``ood_score``) stays float32 so
-its distances keep their scale and the bundle's ``ood_threshold`` still applies. The metadata is
-carried over with the int8 model's own test metrics, and the weights hash is recomputed.
+its distances keep their scale and the bundle's ``ood_threshold`` still applies. The int8 model
+is refused when, on the test split, it loses more than ``max_drop`` of balanced accuracy or its
+guard flags more than ``max_drop`` more images (a guard fitted on very few images can be thrown
+by the quantised features). The metadata is carried over with the int8 model's own test
+metrics, and the weights hash is recomputed.
 
 Example:
     >>> report = quantize_bundle("m.onnx", "m.int8.onnx", calib, x_test, y_test)  # doctest: +SKIP
@@ -35,7 +38,7 @@ from craftvision.inspector import Inspector
 from craftvision.models.bundle import write_bundle
 from craftvision.training.metrics import classification_metrics
 
-MAX_DROP = 0.01  # balanced accuracy, as a fraction
+MAX_DROP = 0.01  # of balanced accuracy lost, or of test images newly flagged out of distribution
 BATCH = 32
 
 
@@ -64,11 +67,36 @@ class QuantizationReport:
         """Balanced accuracy lost by quantising (negative when it improves)."""
         return self.fp32_balanced_accuracy - self.int8_balanced_accuracy
 
+    @property
+    def ood_flag_rise(self) -> float:
+        """Share of test images the guard flags in int8 but not in float32 terms (0 without
+        a guard)."""
+        if self.fp32_ood_flag_rate is None or self.int8_ood_flag_rate is None:
+            return 0.0
+        return self.int8_ood_flag_rate - self.fp32_ood_flag_rate
+
+    def problems(self, max_drop: float = MAX_DROP) -> list[str]:
+        """Why the int8 model is worse than allowed (empty when it is acceptable)."""
+        found = []
+        if self.accuracy_drop > max_drop:
+            found.append(
+                f"balanced accuracy {self.int8_balanced_accuracy:.2%} is "
+                f"{100 * self.accuracy_drop:.2f} points below float32's "
+                f"{self.fp32_balanced_accuracy:.2%}"
+            )
+        if self.ood_flag_rise > max_drop:
+            found.append(
+                f"the out-of-distribution guard flags {self.int8_ood_flag_rate:.2%} of them "
+                f"instead of {self.fp32_ood_flag_rate:.2%}"
+            )
+        return found
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict with the derived ratio and drop."""
+        """JSON-ready dict with the derived ratio, drop and rise."""
         data = asdict(self)
         data["path"] = str(self.path)
-        return {**data, "size_ratio": self.size_ratio, "accuracy_drop": self.accuracy_drop}
+        derived = ("size_ratio", "accuracy_drop", "ood_flag_rise")
+        return {**data, **{name: getattr(self, name) for name in derived}}
 
 
 def guard_only_nodes(model: onnx.ModelProto) -> list[str]:
@@ -127,8 +155,8 @@ def quantize_bundle(
     """Quantise the bundle ``source`` to int8 and write it to ``path`` (atomically).
 
     ``calibration`` and ``test_inputs`` are preprocessed images (N, C, S, S); ``test_targets``
-    their class indices. When the int8 model's balanced accuracy on them is more than
-    ``max_drop`` below the float32 model's, nothing is written and :class:`CraftvisionError` is
+    their class indices. When the int8 model falls short on them (see
+    :meth:`QuantizationReport.problems`), nothing is written and :class:`CraftvisionError` is
     raised, unless ``force``.
     """
     fp32 = Inspector(source)
@@ -141,7 +169,7 @@ def quantize_bundle(
         root.setLevel(logging.ERROR)  # onnxruntime logs advice on the root logger
         try:
             quantize_static(
-                model,
+                str(fp32.path),  # not the ModelProto: quantize_static rewrites it in place
                 quantized,
                 _Batches(calibration),
                 quant_format=QuantFormat.QDQ,
@@ -172,12 +200,12 @@ def quantize_bundle(
             fp32_ood_flag_rate=_flag_rate(fp32, expected_ood),
             int8_ood_flag_rate=after["ood_flag_rate"],
         )
-        if report.accuracy_drop > max_drop and not force:
+        problems = report.problems(max_drop)
+        if problems and not force:
             raise CraftvisionError(
-                f"int8 balanced accuracy {report.int8_balanced_accuracy:.2%} is "
-                f"{100 * report.accuracy_drop:.2f} points below float32 "
-                f"({report.fp32_balanced_accuracy:.2%}) on {report.test_images} test images "
-                f"(limit {100 * max_drop:.2f}); nothing was written (--force keeps it anyway)"
+                f"int8 model refused: on {report.test_images} test images "
+                f"{'; '.join(problems)} (limit {100 * max_drop:.2f} points); nothing was "
+                "written (--force keeps it anyway)"
             )
         metrics = {k: after[k] for k in meta.metrics if k in after}
         metrics["quantization"] = "int8 static, QDQ, per-channel (onnxruntime)"
