@@ -61,7 +61,7 @@ def _log_odds(probabilities: np.ndarray, index: int) -> np.ndarray:
     return logs[:, index] - others
 
 
-def explanation(
+def build_explanation(
     inspector: Inspector,
     image_shape: tuple[int, ...],
     input_heatmap: np.ndarray,
@@ -127,7 +127,7 @@ def occlusion(
             heat[y : y + patch, x : x + patch] += max(float(drop), 0.0)
             covered[y : y + patch, x : x + patch] += 1
     smooth = cv2.GaussianBlur((heat / covered).astype(np.float32), (0, 0), sigmaX=stride / 2)
-    return explanation(inspector, image.shape, smooth, probabilities, index, "occlusion")
+    return build_explanation(inspector, image.shape, smooth, probabilities, index, "occlusion")
 
 
 def overlay(image: np.ndarray, heatmap: np.ndarray, *, alpha: float = 0.5) -> np.ndarray:

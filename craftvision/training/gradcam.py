@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from craftvision.errors import ConfigError
-from craftvision.explain import Explanation, explanation, target_index
+from craftvision.explain import Explanation, build_explanation, target_index
 from craftvision.inspector import softmax
 from craftvision.training.checkpoint import CheckpointInspector
 
@@ -43,4 +43,4 @@ def grad_cam(
     cam = torch.relu((weights * features).sum(dim=1))[0].detach().cpu().numpy()
     size = spec.input_size
     heat = cv2.resize(cam.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
-    return explanation(inspector, image.shape, heat, probabilities, index, "grad-cam")
+    return build_explanation(inspector, image.shape, heat, probabilities, index, "grad-cam")
