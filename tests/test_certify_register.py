@@ -139,8 +139,12 @@ def _append_many(args):
 
 def test_eight_processes_appending_lose_nothing(tmp_path):
     path = tmp_path / "shared.sqlite"
-    # fork starts the writers in milliseconds; spawn re-imports everything in each of them
-    with get_context("fork" if sys.platform == "linux" else "spawn").Pool(8) as pool:
+    # Not "fork": a child forked from this multi-threaded process can inherit a held lock and
+    # hang. A fork server is started clean, imports this module once, then forks the writers.
+    context = get_context("forkserver" if sys.platform != "win32" else "spawn")
+    if sys.platform != "win32":
+        context.set_forkserver_preload([__name__])
+    with context.Pool(8) as pool:
         assert pool.map(_append_many, [(path, w, 100) for w in range(8)]) == list(range(8))
     book = Register(path)
     entries = book.list()
