@@ -90,7 +90,7 @@ def test_altered_photo_is_not_shown(record, sample, tmp_path):
 def test_heatmaps_are_inlined(record, sample, tmp_path):
     heat = tmp_path / "heat"
     heat.mkdir()
-    cv2.imwrite(str(heat / "a_heatmap.png"), np.zeros((20, 20, 3), np.uint8))
+    cv2.imwrite(str(heat / "a.heat.png"), np.zeros((20, 20, 3), np.uint8))
     html = write_report(
         record, tmp_path / "report.html", images=sample, heatmaps=heat
     ).html.read_text()

@@ -17,7 +17,9 @@ def report(
         None, "--images", help="The sample folder: inline the photos whose hashes match."
     ),
     heatmaps: Path | None = typer.Option(
-        None, "--heatmaps", help="Folder of heatmaps named after the photos (inlined too)."
+        None,
+        "--heatmaps",
+        help="Heatmaps named after the photos, as `craftvision inspect --explain DIR` writes.",
     ),
     public_key: Path | None = typer.Option(
         None, "--public-key", "-k", help="Show whether the record is signed by this key."
