@@ -77,6 +77,7 @@ class _Header(NamedTuple):
     height: int
     orientation: int = 1
     truncated: bool = False
+    extra_samples: int = 0  # TIFF ExtraSamples: 1 associated (premultiplied), 2 straight alpha
 
 
 class _BadData(Exception):
@@ -127,9 +128,11 @@ def iter_image_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
     """Expand files, folders and glob patterns into image paths, in a stable order.
 
     A file is yielded as given, whatever its suffix. Folders are walked recursively in sorted
-    order, keeping files whose suffix is in ``IMAGE_SUFFIXES`` (any case) and skipping hidden
+    order, keeping entries whose suffix is in ``IMAGE_SUFFIXES`` (any case) and skipping hidden
     entries (such as ``.DS_Store`` or ``._scan.png``); glob matches (``**`` included) are filtered
-    the same way. Each path is yielded once. Every argument is checked before the first path is
+    the same way. Entries named like images that are not readable files (broken or looping
+    links, pipes) are yielded too, so that :func:`read_image` reports them instead of them
+    vanishing. Each path is yielded once. Every argument is checked before the first path is
     yielded.
 
     Raises:
@@ -215,7 +218,16 @@ def _decode(data: bytes, label: str, max_pixels: int) -> np.ndarray:
         raise ImageReadError(label, f"truncated or corrupt {fmt} data (OpenCV could not decode it)")
     if image.ndim == 3 and image.shape[2] in (3, 4):
         image = image[..., [2, 1, 0, 3][: image.shape[2]]]
+    if header.extra_samples in (1, 2) and image.dtype == np.uint8 and image.shape[2:] == (4,):
+        # OpenCV decodes 8-bit TIFF through libtiff's RGBA interface, which premultiplies alpha.
+        image = _premultiplied_over_white(image)
     return _orient(image, header.orientation)
+
+
+def _premultiplied_over_white(image: np.ndarray) -> np.ndarray:
+    """Composite premultiplied 8-bit RGBA over white: colour + (255 - alpha), as RGB."""
+    rgb = image[..., :3].astype(np.uint16) + (255 - image[..., 3:]).astype(np.uint16)
+    return np.minimum(rgb, 255).astype(np.uint8)
 
 
 def _sniff(data: bytes) -> str | None:
@@ -308,11 +320,11 @@ def _jpeg_header(data: bytes) -> _Header:
 
 
 def _tiff_header(data: bytes) -> _Header:
-    """Read ImageWidth and ImageLength from the first IFD."""
-    tags = _tiff_tags(data, (256, 257))
+    """Read ImageWidth, ImageLength and ExtraSamples from the first IFD."""
+    tags = _tiff_tags(data, (256, 257, 338))
     if 256 not in tags or 257 not in tags:
         raise _BadData("no image size in the first directory")
-    return _Header(tags[256], tags[257])
+    return _Header(tags[256], tags[257], extra_samples=tags.get(338, 0))
 
 
 def _bmp_header(data: bytes) -> _Header:
@@ -439,9 +451,12 @@ def _to_uint8(array: np.ndarray, label: str) -> np.ndarray:
 def _expand(raw: str) -> list[Path] | Iterator[Path]:
     """Resolve one argument of iter_image_files to its paths; raise if it names nothing."""
     path = Path(os.path.expanduser(raw))
-    if path.is_dir():
-        return _walk(path)
-    if path.exists():
+    try:
+        if path.is_dir():
+            return _walk(path)
+        if path.exists() or path.is_symlink():
+            return [path]
+    except OSError:  # such as a name too long for the file system: read_image reports it
         return [path]
     if any(char in raw for char in "*?["):
         matches = sorted(glob.glob(os.path.expanduser(raw), recursive=True))
@@ -456,7 +471,7 @@ def _filter_matches(matches: Iterable[Path]) -> Iterator[Path]:
     for match in matches:
         if match.is_dir():
             yield from _walk(match)
-        elif match.suffix.lower() in IMAGE_SUFFIXES and match.is_file():
+        elif match.suffix.lower() in IMAGE_SUFFIXES:
             yield match
 
 
@@ -475,10 +490,18 @@ def _walk(folder: Path, seen: set[tuple[int, int]] | None = None) -> Iterator[Pa
         if entry.name.startswith("."):
             continue
         path = folder / entry.name
-        if entry.is_dir():
+        if _is_folder(entry):
             yield from _walk(path, seen)
-        elif entry.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+        elif path.suffix.lower() in IMAGE_SUFFIXES:
             yield path
+
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    """Whether a folder entry is (or links to) a folder; False for a link loop."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _unique(paths: Iterable[Path]) -> Iterator[Path]:

@@ -28,7 +28,7 @@ from craftvision.models.bundle import BundleMetadata, load_bundle
 from craftvision.models.zoo import resolve_model
 from craftvision.types import InspectionError, Prediction, Verdict
 
-ImageSource = str | os.PathLike | bytes | np.ndarray
+ImageSource = str | os.PathLike | bytes | bytearray | memoryview | np.ndarray
 Device = Literal["auto", "cpu", "cuda"]
 
 
@@ -45,7 +45,7 @@ def _providers(device: Device) -> list[str]:
 
 
 def _source_name(source: ImageSource) -> str | None:
-    return None if isinstance(source, bytes | np.ndarray) else str(source)
+    return os.fsdecode(source) if isinstance(source, str | os.PathLike) else None
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -134,7 +134,8 @@ class Inspector:
         A bad image raises :class:`ImageReadError`, or with ``on_error="record"`` becomes an
         :class:`InspectionError` in its place while the others are still inspected.
         """
-        if isinstance(source, str | os.PathLike | bytes | np.ndarray):
+        single = str | os.PathLike | bytes | bytearray | memoryview | np.ndarray
+        if isinstance(source, single) or not isinstance(source, Iterable):
             return next(iter(self.predict_iter([source], on_error=on_error)))
         return list(self.predict_iter(source, on_error=on_error))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -60,7 +61,8 @@ class Manifest:
         digest = hashlib.sha256()
         for record in sorted(self.records, key=lambda r: r.path):
             rel = record.path.relative_to(self.root).as_posix()
-            digest.update(f"{rel}\0{record.label}\0{record.sample_id}\0".encode())
+            text = f"{rel}\0{record.label}\0{record.sample_id}\0"
+            digest.update(text.encode("utf-8", "surrogateescape"))  # non-UTF-8 file names
             digest.update(hashlib.sha256(record.path.read_bytes()).digest())
         return digest.hexdigest()
 
@@ -81,7 +83,10 @@ def load_manifest(data: str | os.PathLike) -> Manifest:
 
 def _confined(root: Path, relative: str, line: int, manifest: Path) -> Path:
     candidate = Path(relative)
-    resolved = (root / candidate).resolve()
+    try:
+        resolved = (root / candidate).resolve()
+    except (RuntimeError, OSError) as err:  # a symlink loop (RuntimeError before Python 3.13)
+        raise DatasetError(f"{manifest}:{line}: cannot resolve path {relative!r} ({err})") from None
     if candidate.is_absolute() or not resolved.is_relative_to(root.resolve()):
         raise DatasetError(
             f"{manifest}:{line}: path {relative!r} leaves the dataset folder {root}; "
@@ -111,35 +116,70 @@ def _read_csv(manifest: Path) -> Manifest:
         if not relative or not label:
             raise DatasetError(f"{manifest}:{line}: empty path or label")
         path = _confined(root, relative, line, manifest)
-        if not path.is_file():
+        if not _is_file(path):
             missing_files.append(relative)
-        um_per_px = (row.get("um_per_px") or "").strip()
+        um_per_px = _scale(row.get("um_per_px"), line, manifest)
         records.append(
             Record(
                 path=path,
                 label=label,
                 sample_id=(row.get("sample_id") or "").strip() or relative,
                 modality=(row.get("modality") or "").strip() or None,
-                um_per_px=float(um_per_px) if um_per_px else None,
+                um_per_px=um_per_px,
             )
         )
     if missing_files:
         shown = ", ".join(missing_files[:5]) + (" …" if len(missing_files) > 5 else "")
-        raise DatasetError(f"{manifest}: {len(missing_files)} listed file(s) do not exist: {shown}")
+        raise DatasetError(
+            f"{manifest}: {len(missing_files)} listed file(s) do not exist or are not regular "
+            f"files: {shown}"
+        )
     return _checked(Manifest(root=root, records=tuple(records)), manifest)
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file; False also for names the file system refuses."""
+    try:
+        return path.is_file()
+    except OSError:  # such as a name too long
+        return False
+
+
+def _scale(value: str | None, line: int, manifest: Path) -> float | None:
+    """The ``um_per_px`` column: empty, or a positive finite number."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = math.nan
+    if not (math.isfinite(scale) and scale > 0):
+        raise DatasetError(f"{manifest}:{line}: um_per_px {text!r} is not a positive number")
+    return scale
 
 
 def _read_class_folders(root: Path) -> Manifest:
     records = []
+    broken = []
     for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for path in sorted(class_dir.rglob("*")):
-            if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+            if path.suffix.lower() not in IMAGE_SUFFIXES or path.is_dir():
+                continue
+            if not path.is_file():  # a broken or looping link, a pipe: never silently dropped
+                broken.append(str(path.relative_to(root)))
                 continue
             relative = path.relative_to(class_dir)
             sample = relative.parts[0] if len(relative.parts) > 1 else relative.stem
             records.append(
                 Record(path=path, label=class_dir.name, sample_id=f"{class_dir.name}/{sample}")
             )
+    if broken:
+        shown = ", ".join(broken[:5]) + (" …" if len(broken) > 5 else "")
+        raise DatasetError(
+            f"{root}: {len(broken)} entry(ies) named like images are not readable files "
+            f"(broken links, pipes): {shown}"
+        )
     if not records:
         raise DatasetError(
             f"{root}: no images found; expected {root}/<class>/*.png (or .jpg, .tif, .bmp), "
