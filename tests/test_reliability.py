@@ -5,10 +5,14 @@ batch, no lost result, no hang (a watchdog ends a stuck run), no memory blow-up.
 
 from __future__ import annotations
 
+import ast
 import faulthandler
+import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from bad_inputs import (
@@ -19,8 +23,11 @@ from bad_inputs import (
     read_image_problems,
     run_cli,
 )
+from faults import interrupt_inspect, kill_during_writes
 
 from craftvision import Inspector
+from craftvision.datasets.manifest import load_manifest
+from craftvision.errors import BundleError, DatasetError
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -103,3 +110,91 @@ def test_cli_inspect_on_samples_needs_no_network_nor_heavy_modules():
     assert len(run.stdout.splitlines()) == len(list((SAMPLES / "fibre").rglob("*.png")))
     assert run.network == ()
     assert run.heavy_modules == ()
+
+
+# --- faults -------------------------------------------------------------------------------------
+
+
+def test_sigkill_inside_atomic_writes_leaves_no_partial_file(tmp_path):
+    report = kill_during_writes(tmp_path, kills=2, seed=3, in_write=True)
+    assert report.mid_write == report.kills  # each kill left a temp file: it hit a write
+    assert report.files_checked >= 3 * report.kills
+    assert report.problems == ()
+
+
+def test_ctrl_c_during_inspect_prints_and_saves_what_it_finished(tmp_path, brightness_bundle):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index in range(20):
+        cv2.imwrite(str(folder / f"{index:02d}.png"), np.full((30, 40, 3), index * 12, np.uint8))
+    out = tmp_path / "results.jsonl"
+    args = ["inspect", str(folder), "missing.png", "--model", str(brightness_bundle)]
+    done = interrupt_inspect(
+        [*args, "--batch-size", "4", "--json", "--out", str(out)], after_batches=2
+    )
+    assert done.returncode == 130, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    finished = int(re.search(r"interrupted: (\d+) of 20 image", done.stderr).group(1))
+    assert 8 <= finished < 20
+    assert records[0]["path"] == "missing.png" and "no such file" in records[0]["error"]
+    assert [r["path"] for r in records[1:]] == [
+        str(folder / f"{i:02d}.png") for i in range(finished)
+    ]
+    assert all(
+        r["verdict"] == ("imitation" if i < 10 else "genuine") for i, r in enumerate(records[1:])
+    )
+    assert out.read_text().splitlines() == done.stdout.splitlines()
+
+
+# --- security -----------------------------------------------------------------------------------
+
+
+def test_bundle_with_altered_graph_is_refused_everywhere(brightness_bundle):
+    data = brightness_bundle.read_bytes()
+    assert data.count(b"ReduceMean") == 1
+    brightness_bundle.write_bytes(data.replace(b"ReduceMean", b"ReduceProd"))  # still valid ONNX
+    with pytest.raises(BundleError, match="altered"):
+        Inspector(brightness_bundle)
+    run = run_cli(["inspect", str(SAMPLES / "fibre"), "--model", str(brightness_bundle)])
+    assert run.returncode == 2 and "altered" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_manifest_links_cannot_escape_the_dataset(tmp_path):
+    outside = tmp_path / "outside.png"
+    cv2.imwrite(str(outside), np.zeros((8, 8, 3), np.uint8))
+    root = tmp_path / "data"
+    (root / "wool").mkdir(parents=True)
+    cv2.imwrite(str(root / "wool" / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    (root / "wool" / "escape.png").symlink_to(outside)
+    (root / "manifest.csv").write_text("path,label\nwool/a.png,wool\nwool/escape.png,pashmina\n")
+    with pytest.raises(DatasetError, match=r"manifest.csv:3: path 'wool/escape.png' leaves"):
+        load_manifest(root)
+
+
+def test_checkpoints_never_run_pickled_code(tmp_path):
+    torch = pytest.importorskip("torch")
+    from craftvision.training.checkpoint import load_checkpoint
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    path = tmp_path / "evil.ckpt"
+    torch.save({"model": {}, "config": Payload()}, path)
+    with pytest.raises(BundleError, match="not a torch checkpoint"):
+        load_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_every_torch_load_in_the_library_is_weights_only():
+    package = Path(__file__).resolve().parents[1] / "craftvision"
+    calls = {}
+    for source in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "torch.load":
+                keywords = {k.arg: ast.unparse(k.value) for k in node.keywords}
+                calls[f"{source.name}:{node.lineno}"] = keywords.get("weights_only")
+    assert len(calls) >= 3  # checkpoints, resume, --pretrained weights
+    assert set(calls.values()) == {"True"}, calls

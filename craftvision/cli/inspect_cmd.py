@@ -103,11 +103,16 @@ def _inspect_files(
                     results[index] = result
                     bar.advance(task)
         except KeyboardInterrupt:
-            finished = [r for r in results if r is not None]
-            err_console.print(f"interrupted: {len(finished)} of {len(files)} image(s) finished")
-            _emit(finished, as_json=False, out=None)
-            raise typer.Exit(130) from None
+            raise _Interrupted([r for r in results if r is not None]) from None
     return [r for r in results if r is not None]
+
+
+class _Interrupted(Exception):
+    """Ctrl-C during inspection, carrying the results finished before it."""
+
+    def __init__(self, finished: list[Prediction | InspectionError]) -> None:
+        super().__init__(f"{len(finished)} image(s) finished")
+        self.finished = finished
 
 
 def _emit(results: list[Prediction | InspectionError], *, as_json: bool, out: Path | None) -> None:
@@ -237,7 +242,12 @@ def inspect(
         _inspect_sample(paths, model, threshold, as_json, out)
         return
     files, missing = _expand(paths)
-    inspected = _inspect_files(files, model, threshold, device, batch_size)
+    try:
+        inspected = _inspect_files(files, model, threshold, device, batch_size)
+    except _Interrupted as stop:
+        err_console.print(f"interrupted: {len(stop.finished)} of {len(files)} image(s) finished")
+        _emit(missing + stop.finished, as_json=as_json, out=out)
+        raise typer.Exit(130) from None
     results = missing + inspected
     _emit(results, as_json=as_json, out=out)
     if explain is not None:
