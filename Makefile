@@ -21,8 +21,10 @@ $(VENV)/.train: $(VENV)/.core
 
 demo: $(VENV)/.core
 	$(CRAFTVISION) models
-	$(CRAFTVISION) inspect samples/fibre --out runs/demo/fibre.jsonl
-	@echo "results also written as JSON Lines to runs/demo/fibre.jsonl"
+	$(CRAFTVISION) inspect samples/fibre samples/weave samples/stitch --model auto \
+	  --out runs/demo/photos.jsonl
+	$(CRAFTVISION) inspect --sample samples/product --out runs/demo/product.jsonl
+	@echo "results also written as JSON Lines to runs/demo/photos.jsonl and runs/demo/product.jsonl"
 
 test: $(VENV)/.train
 	$(PY) -m ruff check craftvision tests bench scripts

@@ -99,9 +99,16 @@ def test_run_records_what_reproduces_it(strips, tmp_path):
     assert config["train_crop"] == 24 and config["seed"] == OPTIONS["seed"]
     assert (result.run_dir / "learning_curves.png").stat().st_size > 1000
     again = train(
-        TrainConfig(data=str(strips), out=str(tmp_path / "again"), train_crop=24, **OPTIONS)
+        TrainConfig(
+            data=str(strips),
+            out=str(tmp_path / "again"),
+            train_crop=24,
+            tensorboard=True,
+            **OPTIONS,
+        )
     )
     assert again.metrics == result.metrics
+    assert list((again.run_dir / "tensorboard").glob("events.out.tfevents.*"))
 
 
 def test_train_crop_must_fit_the_input(strips, tmp_path):

@@ -569,7 +569,8 @@ def _tensorboard(run_dir: Path) -> Any:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError as err:
         raise ConfigError(
-            "tensorboard logging needs the tensorboard package: pip install tensorboard"
+            "tensorboard logging needs the tensorboard package: "
+            "pip install 'craftvision[tensorboard]'"
         ) from err
     return SummaryWriter(log_dir=str(run_dir / "tensorboard"))
 
