@@ -96,9 +96,10 @@ def _select(
     records = [r for r in manifest.records if r.modality in (None, meta.modality)]
     if not records:
         raise DatasetError(f"{data}: no {meta.modality} images (the model's modality)")
-    for label in sorted({r.label for r in records} - set(meta.classes)):
+    unknown = sorted({r.label for r in records} - set(meta.classes))
+    if unknown:
         raise DatasetError(
-            f"{data}: {unknown_choice('class', label, meta.classes)} (the model's classes)"
+            f"{data}: {unknown_choice('class', unknown[0], meta.classes)} (the model's classes)"
         )
     warnings = []
     same_data = bool(meta.data_fingerprint) and manifest.fingerprint() == meta.data_fingerprint
