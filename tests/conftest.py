@@ -3,6 +3,7 @@ dataset of fibre-like strips for training runs."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -11,6 +12,10 @@ import pytest
 
 from craftvision.models.bundle import BundleMetadata, write_bundle
 from craftvision.preprocess import PreprocessSpec
+
+# The tests' models are tiny: one thread per process (and per subprocess, which inherits it) is
+# as fast, and keeps the suite from thrashing when the machine is busy.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def make_brightness_bundle(path: Path, *, gain: float = 4.0, threshold: float = 0.8) -> Path:
