@@ -217,11 +217,20 @@ def _decode(data: bytes, label: str, max_pixels: int) -> np.ndarray:
     if image is None or image.size == 0:
         raise ImageReadError(label, f"truncated or corrupt {fmt} data (OpenCV could not decode it)")
     if image.ndim == 3 and image.shape[2] in (3, 4):
-        image = image[..., [2, 1, 0, 3][: image.shape[2]]]
+        image = _bgr_to_rgb(image)
     if header.extra_samples in (1, 2) and image.dtype == np.uint8 and image.shape[2:] == (4,):
         # OpenCV decodes 8-bit TIFF through libtiff's RGBA interface, which premultiplies alpha.
         image = _premultiplied_over_white(image)
     return _orient(image, header.orientation)
+
+
+def _bgr_to_rgb(image: np.ndarray) -> np.ndarray:
+    """Swap OpenCV's BGR(A) to RGB(A) into a new C-contiguous array (cvtColor where it can:
+    numpy's fancy indexing is several times slower and leaves a strided array)."""
+    if image.dtype in (np.uint8, np.uint16, np.float32):
+        code = cv2.COLOR_BGR2RGB if image.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
+        return cv2.cvtColor(image, code)
+    return np.ascontiguousarray(image[..., [2, 1, 0, 3][: image.shape[2]]])
 
 
 def _premultiplied_over_white(image: np.ndarray) -> np.ndarray:

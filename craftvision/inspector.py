@@ -81,6 +81,9 @@ class Inspector:
         self._configure(metadata, threshold, batch_size, num_threads)
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # Decoding threads share the cores with onnxruntime's: its threads must not spin-wait
+        # between operators (on 2 cores spinning cost ~2 ms of CPU per image, slowing decoding).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(model_bytes, options, providers=_providers(device))
         self._input_name = self.session.get_inputs()[0].name
 

@@ -1,0 +1,75 @@
+"""Cold start of ``craftvision inspect one.png`` against importing what it cannot do without.
+
+Both run in a new process, round by round: ``craftvision inspect PHOTO`` (the shipped fibre
+model) and ``python -c "import numpy, cv2, onnxruntime"``. Wall time is the figure; the CPU
+time of each process (user + system) is printed too, as it suffers less from a busy machine.
+
+    python bench/cold_start.py               # 9 rounds
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _bench import machine, verdict
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "fibre"
+
+
+def run(command: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=9)
+    args = parser.parse_args()
+    photo = sorted(SAMPLES.rglob("*.png"))[0]
+    script = shutil.which("craftvision", path=os.path.dirname(sys.executable))
+    cli = [script] if script else [sys.executable, "-m", "craftvision"]
+    commands = {
+        "imports": [sys.executable, "-c", "import numpy, cv2, onnxruntime"],
+        "inspect": [*cli, "inspect", str(photo)],
+    }
+    for command in commands.values():  # warm the file cache
+        run(command)
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(args.repeats):
+        for name, command in commands.items():
+            times[name].append(run(command))
+    wall = {name: statistics.median(w for w, _ in values) for name, values in times.items()}
+    cpu = {name: statistics.median(c for _, c in values) for name, values in times.items()}
+    ratio = wall["inspect"] / wall["imports"]
+    print(f"Cold start: craftvision inspect {photo.name} vs import numpy, cv2, onnxruntime")
+    print(f"  machine: {machine()}; median of {args.repeats} rounds")
+    print("                                               wall s    CPU s")
+    labels = {
+        "imports": "python -c 'import numpy, cv2, onnxruntime'",
+        "inspect": "craftvision inspect ONE.png",
+    }
+    for name, label in labels.items():
+        print(f"  {label:43s} {wall[name]:7.3f}  {cpu[name]:7.3f}")
+    print(
+        f"  ratio (wall)                                {ratio:7.2f}x  (goal <= 1.6x: "
+        f"{verdict(ratio, 1.6, higher_is_better=False)}); CPU ratio "
+        f"{cpu['inspect'] / cpu['imports']:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
