@@ -141,6 +141,8 @@ def kill_during_writes(folder: Path, *, kills: int, seed: int, in_write: bool) -
 _INTERRUPTER = """
 import os, signal, sys
 from craftvision import inspector
+# A shell's background jobs start with SIGINT ignored; a terminal's Ctrl-C is what is tested.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 after = int(sys.argv[1])
 calls = 0
 run = inspector.Inspector.run
