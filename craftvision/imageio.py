@@ -207,16 +207,17 @@ def _decode(data: bytes, label: str, max_pixels: int) -> np.ndarray:
         )
     if header.truncated:
         raise ImageReadError(label, f"truncated or corrupt {fmt} data (file ends early)")
-    # IMREAD_COLOR applies JPEG orientation and converts CMYK; IMREAD_UNCHANGED keeps alpha,
-    # 16-bit and float samples (the TIFF decoder applies TIFF orientation itself).
-    flags = cv2.IMREAD_COLOR if fmt == "JPEG" else cv2.IMREAD_UNCHANGED
+    # IMREAD_COLOR_RGB applies JPEG orientation, converts CMYK and decodes straight to RGB;
+    # IMREAD_UNCHANGED keeps alpha, 16-bit and float samples (in BGR order; the TIFF decoder
+    # applies TIFF orientation itself).
+    flags = cv2.IMREAD_COLOR_RGB if fmt == "JPEG" else cv2.IMREAD_UNCHANGED
     try:
         image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
     except cv2.error:
         image = None
     if image is None or image.size == 0:
         raise ImageReadError(label, f"truncated or corrupt {fmt} data (OpenCV could not decode it)")
-    if image.ndim == 3 and image.shape[2] in (3, 4):
+    if fmt != "JPEG" and image.ndim == 3 and image.shape[2] in (3, 4):
         image = _bgr_to_rgb(image)
     if header.extra_samples in (1, 2) and image.dtype == np.uint8 and image.shape[2:] == (4,):
         # OpenCV decodes 8-bit TIFF through libtiff's RGBA interface, which premultiplies alpha.
