@@ -8,7 +8,7 @@ epoch's validation to the start of the next), and the first epoch of each run is
 warm-up. The plain loop reads uint8 tensors from memory, flips them and normalises them on the
 fly: data loading there costs nothing.
 
-    python bench/train_throughput.py          # 512 images, 2 rounds of 4 epochs
+    python bench/train_throughput.py          # 384 images, 2 rounds of 3 epochs
 """
 
 from __future__ import annotations
@@ -91,8 +91,8 @@ def plain_epochs(config: trainer.TrainConfig, data: str, classes: int) -> tuple[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=512, help="rendered images (70%% train)")
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--n", type=int, default=384, help="rendered images (70%% train)")
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--image-size", type=int, default=128)
