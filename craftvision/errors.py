@@ -35,3 +35,11 @@ class DatasetError(CraftvisionError):
 
 class ConfigError(CraftvisionError, ValueError):
     """An option, recipe key or name is invalid; the message suggests the nearest valid value."""
+
+
+class CalibrationError(CraftvisionError):
+    """A calibration is missing, unreadable, or a stage micrometer photo shows no usable ruling."""
+
+
+class MeasurementError(CraftvisionError):
+    """An image cannot be measured; the message names the file and the reason."""

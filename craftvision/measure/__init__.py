@@ -1,0 +1,29 @@
+"""Calibrated measurements and grades: fibre fineness, weave density, stitch regularity.
+
+Torch-free (OpenCV and numpy). Every measurement takes a :class:`Calibration` (µm per pixel,
+from a stage micrometer photo or given directly); without one, results in real units are
+withheld with a note on how to calibrate, and only scale-free ratios are given.
+
+Example:
+    >>> from craftvision.measure import Calibration
+    >>> Calibration.from_um_per_px(0.5).px_per_mm
+    2000.0
+"""
+
+from __future__ import annotations
+
+from craftvision.measure.calibration import (
+    HOW_TO_CALIBRATE,
+    Calibration,
+    calibrate_micrometer,
+    load_calibration,
+    resolve_calibration,
+)
+
+__all__ = [
+    "HOW_TO_CALIBRATE",
+    "Calibration",
+    "calibrate_micrometer",
+    "load_calibration",
+    "resolve_calibration",
+]

@@ -1,0 +1,135 @@
+"""Shared image helpers of the measurements: reading, grey levels, sampling and peak refinement.
+
+Example:
+    >>> import numpy as np
+    >>> gray = as_gray(np.full((4, 5, 3), 200, np.uint8))
+    >>> gray.shape, gray.dtype
+    ((4, 5), dtype('float32'))
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from craftvision.imageio import read_image
+
+ImageSource = str | os.PathLike | bytes | np.ndarray
+
+
+def load(source: ImageSource, name: str | None = None) -> tuple[np.ndarray, str]:
+    """Read ``source`` as uint8 RGB and return it with the name to use in messages.
+
+    Example:
+        >>> load(np.zeros((2, 2), np.uint8))[1]
+        '<array>'
+    """
+    if isinstance(source, str | os.PathLike):
+        label = name or str(Path(source))
+    else:
+        label = name or ("<bytes>" if isinstance(source, bytes) else "<array>")
+    return read_image(source, name=label), label
+
+
+def as_gray(image: np.ndarray) -> np.ndarray:
+    """The mean of the colour channels as float32 (equal weights keep sensor noise lowest).
+
+    Example:
+        >>> as_gray(np.array([[[30, 60, 90]]], np.uint8)).tolist()
+        [[60.0]]
+    """
+    if image.ndim == 2:
+        return image.astype(np.float32)
+    return cv2.transform(image.astype(np.float32), np.full((1, 3), 1 / 3, np.float32))
+
+
+def sample(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear samples of a float32 image at ``(x, y)`` (any equal shapes, ≤ 32767 per side).
+
+    Outside the image the nearest edge pixel is repeated.
+
+    Example:
+        >>> img = np.arange(4, dtype=np.float32).reshape(2, 2)
+        >>> sample(img, np.array([[0.5]]), np.array([[0.5]])).tolist()
+        [[1.5]]
+    """
+    shape = x.shape
+    mx = np.ascontiguousarray(x, np.float32).reshape(shape[0], -1)
+    my = np.ascontiguousarray(y, np.float32).reshape(shape[0], -1)
+    out = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(shape)
+
+
+def parabolic_offset(left: np.ndarray, mid: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Sub-sample offset (-0.5..0.5) of the extremum of a parabola through three samples.
+
+    Example:
+        >>> float(parabolic_offset(np.array(1.0), np.array(3.0), np.array(2.0)))
+        0.16666666666666666
+    """
+    denom = left - 2 * mid + right
+    with np.errstate(divide="ignore", invalid="ignore"):
+        offset = np.where(np.abs(denom) > 1e-12, 0.5 * (left - right) / denom, 0.0)
+    return np.clip(offset, -0.5, 0.5)
+
+
+def noise_sd(gray: np.ndarray) -> float:
+    """Per-pixel noise SD of an image, from the spread of differences between neighbours."""
+    diff = gray[:, 1:] - gray[:, :-1]
+    return 1.4826 * float(np.median(np.abs(diff - np.median(diff)))) / math.sqrt(2)
+
+
+def optical_density(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """Optical density over a fitted smooth background, and its per-pixel noise SD.
+
+    The background is a smooth surface (vignetting and a tilt of the illumination) fitted to a
+    reduced copy, first to its frame (mostly background even where a fibre fills a narrow
+    strip), then to the whole copy, each time refitted to the pixels ever closer to the last
+    fit, so that neither dark fibres nor their bright lens lines pull it away.
+
+    Example:
+        >>> od, noise = optical_density(np.full((40, 60), 200, np.float32))
+        >>> float(abs(od).max()) < 1e-3
+        True
+    """
+    h, w = gray.shape
+    factor = max(1, round(max(h, w) / 96))
+    sw, sh = max(8, w // factor), max(8, h // factor)
+    soft = cv2.GaussianBlur(gray, (0, 0), 1.0)  # noise SD / 3.5
+    small = cv2.resize(soft, (sw, sh), interpolation=cv2.INTER_AREA).ravel().astype(np.float64)
+    ys, xs = np.mgrid[0:sh, 0:sw].astype(np.float64)
+    xs = (xs.ravel() + 0.5) / sw * 2 - 1
+    ys = (ys.ravel() + 0.5) / sh * 2 - 1
+    # Vignetting curves the light along the long side; across a narrow strip it barely
+    # changes, and a curve there could mimic the fibre that fills the strip.
+    terms = [np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys]
+    wide, tall = 2 * w >= h, 2 * h >= w
+    used = [True, True, True, wide, wide and tall, tall]
+    design = np.stack(
+        [term if on else np.zeros_like(xs) for term, on in zip(terms, used, strict=True)], axis=1
+    )
+    grid = np.zeros((sh, sw), bool)
+    grid[[0, -1], :] = grid[:, [0, -1]] = True
+    frame = grid.ravel()
+    level = float(np.median(small[frame]))
+    tol = max(3 * noise_sd(gray) / (3.5 * factor), 0.01 * level, 0.5)
+    coef = np.array([level, 0, 0, 0, 0, 0], np.float64)
+    # First the frame alone (mostly background even where a fibre fills a strip), then the
+    # whole image; each refit keeps the pixels near the last fit, within a tolerance that
+    # shrinks to the noise.
+    for region, start in ((frame, 0.2), (np.ones_like(frame), 0.05)):
+        for bound in np.geomspace(max(start * level, tol), tol, 10):
+            keep = region & (np.abs(small - design @ coef) < bound)
+            if keep.sum() < 12:
+                break
+            coef, *_ = np.linalg.lstsq(design[keep], small[keep], rcond=None)
+    fx = ((np.arange(w) + 0.5) / w * 2 - 1).astype(np.float32)[None, :]
+    fy = ((np.arange(h) + 0.5) / h * 2 - 1).astype(np.float32)[:, None]
+    c = coef.astype(np.float32)
+    background = c[0] + c[1] * fx + c[2] * fy + c[3] * fx * fx + c[4] * fx * fy + c[5] * fy * fy
+    od = cv2.log(np.maximum(background, 1.0)) - cv2.log(np.maximum(gray, 1.0))
+    return od, max(noise_sd(od), 1e-3)
