@@ -19,11 +19,27 @@ from craftvision.measure.calibration import (
     load_calibration,
     resolve_calibration,
 )
+from craftvision.measure.fibre import (
+    Fibre,
+    FibreImageResult,
+    FibreSample,
+    FinenessGrade,
+    grade_fineness,
+    measure_fibres,
+    summarise_fibres,
+)
 
 __all__ = [
     "HOW_TO_CALIBRATE",
     "Calibration",
+    "Fibre",
+    "FibreImageResult",
+    "FibreSample",
+    "FinenessGrade",
     "calibrate_micrometer",
+    "grade_fineness",
     "load_calibration",
+    "measure_fibres",
     "resolve_calibration",
+    "summarise_fibres",
 ]

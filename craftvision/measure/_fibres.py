@@ -1,0 +1,539 @@
+"""Finding fibres in a micrograph's optical density and measuring each one's edges and scales.
+
+Fibres are seeded from the regions unlike the background, thinnest first, and traced by their
+two edges, step by step, straight on through crossings. Every pixel along a fibre gives a
+cross-section whose edges are located to sub-pixel precision (the outermost steep rise of
+optical density: a medulla inside may be steeper); a cross-section counts only where both edges
+are sharp and lie on clean background (no crossing fibre, no debris touching it). A trace is a
+fibre only if it is long, steady in width, stiff (air-bubble rings turn round) and in focus.
+
+Example:
+    >>> import numpy as np
+    >>> from craftvision.datasets.synth.fibre import render_fibre
+    >>> from craftvision.measure._image import as_gray, optical_density
+    >>> img, truth = render_fibre(np.random.default_rng(1), "wool", um_per_px=0.5, layout="strip")
+    >>> fibres = find_fibres(*optical_density(as_gray(img)))
+    >>> len(fibres), abs(fibres[0].width * 0.5 - truth["diameter_um"]) < 1.0
+    (1, True)
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+_STEP = 0.5  # px between samples across a fibre
+_ALONG = np.arange(-2, 3, dtype=np.float32)[:, None]  # profiles are averaged over 5 px along
+_MIN_LENGTH_PX = 40.0
+_MAX_BLUR_PX = 2.5  # edge blur (Gaussian sigma) beyond which a fibre is out of focus
+_MAX_TURN_DEG = 100.0  # fibres are stiff at this scale; air-bubble rings turn all the way round
+
+
+def _slope_noise(noise: float) -> float:
+    """SD of a profile's slope (per px) from pixel noise: profiles average 5 px along."""
+    return 0.6 * noise
+
+
+def _mask(od: np.ndarray, noise: float) -> np.ndarray:
+    """Pixels unlike the background (fibres, debris, bubbles), closed over small gaps.
+
+    Both darker and brighter than the background count (the lens line along a glassy
+    synthetic is brighter), and so do steep slopes (where one turns into the other).
+    """
+    sigma = 1.5
+    smooth = cv2.GaussianBlur(od, (0, 0), sigma)
+    level = max(5 * noise / (2 * math.sqrt(math.pi) * sigma), 0.04)
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8)
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8)
+    steep = max(5 * noise / (4 * math.sqrt(math.pi) * sigma**2), 0.02)
+    mask = ((np.abs(smooth) > level) | (gx * gx + gy * gy > steep * steep)).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+
+
+# --------------------------------------------------------------------------- tracing
+
+
+def _run(mask: np.ndarray, q: np.ndarray, n: np.ndarray, reach: float) -> tuple[float, float]:
+    """The run of mask pixels along the normal ``n`` through ``q`` that holds ``q`` or is
+    nearest to it (offsets in px; NaN if none, ``inf`` if it leaves the search range)."""
+    s = np.arange(-reach, reach + 0.25, _STEP, dtype=np.float32)
+    x = (np.float32(q[0]) + np.float32(n[0]) * s)[None]
+    y = (np.float32(q[1]) + np.float32(n[1]) * s)[None]
+    vals = cv2.remap(mask, x, y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)[0] > 0
+    on = np.flatnonzero(vals)
+    if on.size == 0:
+        return math.nan, math.nan
+    start = int(on[np.argmin(np.abs(on - len(s) // 2))])
+    edges = np.flatnonzero(np.diff(vals.astype(np.int8)))
+    below = edges[edges < start]
+    above = edges[edges >= start]
+    lo = int(below[-1]) + 1 if below.size else 0
+    hi = int(above[0]) if above.size else len(s) - 1
+    if lo == 0 or hi == len(s) - 1:
+        return float(s[lo]), math.inf
+    return float(s[lo]) - _STEP / 2, float(s[hi]) + _STEP / 2
+
+
+def _axis(mask: np.ndarray, x: int, y: int, radius: int) -> np.ndarray:
+    """Unit vector along the mask's principal axis within ``radius`` of ``(x, y)``."""
+    h, w = mask.shape
+    x0, x1, y0, y1 = (
+        max(0, x - radius),
+        min(w, x + radius + 1),
+        max(0, y - radius),
+        min(h, y + radius + 1),
+    )
+    yy, xx = np.nonzero(mask[y0:y1, x0:x1])
+    xx = xx + (x0 - x)
+    yy = yy + (y0 - y)
+    inside = xx * xx + yy * yy <= radius * radius
+    if inside.sum() < 3:
+        return np.array([1.0, 0.0])
+    _, vecs = np.linalg.eigh(np.cov(np.stack([xx[inside], yy[inside]]).astype(np.float64)))
+    return vecs[:, 1]
+
+
+def _outermost(slopes: list[float], floor: float) -> int:
+    """Index of the first local maximum of ``slopes`` (outside in) that is clearly an edge.
+
+    Clearly: above ``floor`` (the noise) and a third of the largest. A fibre's edge is its
+    outermost steep rise; a medulla or a pigment streak inside may be steeper still.
+    """
+    least = max(floor, 0.3 * max(slopes))
+    for j, g in enumerate(slopes):
+        if g >= least and (j + 1 == len(slopes) or g >= slopes[j + 1]):
+            return j
+    return max(range(len(slopes)), key=slopes.__getitem__)
+
+
+def _edges_at(
+    od: np.ndarray,
+    q: tuple[float, float],
+    t: tuple[float, float],
+    lo: float,
+    hi: float,
+    window: float,
+    floor: float,
+) -> tuple[float, float, float, float]:
+    """Sub-pixel edges (offsets along the normal) nearest ``lo`` and ``hi`` and their slopes.
+
+    The left edge is the steepest rise of optical density within ``window`` of ``lo``, the
+    right edge the steepest fall within ``window`` of ``hi``; slopes are per px.
+    """
+    s = np.arange(lo - window - 1, hi + window + 1 + 1e-6, _STEP, dtype=np.float32)
+    cx, cy, tx, ty = (np.float32(v) for v in (q[0], q[1], t[0], t[1]))
+    x = (cx - ty * s)[None] + tx * _ALONG
+    y = (cy + tx * s)[None] + ty * _ALONG
+    prof = cv2.remap(od, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).sum(axis=0)
+    grad = (prof[2:] - prof[:-2]).tolist()  # slope at s[1:-1], times 5 * 2 * _STEP
+    span = round(2 * window / _STEP)
+    n = len(grad)
+    floor *= 10 * _STEP
+    left_j = _outermost([grad[j] for j in range(min(n, span + 1))], floor)
+    right_j = n - 1 - _outermost([-grad[j] for j in range(n - 1, max(-1, n - span - 2), -1)], floor)
+    out = []
+    for j, sign in ((left_j, 1.0), (right_j, -1.0)):
+        g0 = sign * grad[j]
+        gm = sign * grad[j - 1] if j > 0 else g0
+        gp = sign * grad[j + 1] if j < n - 1 else g0
+        denom = gm - 2 * g0 + gp
+        off = 0.5 * (gm - gp) / denom if denom < -1e-12 else 0.0
+        out += [float(s[j + 1]) + max(-0.5, min(0.5, off)) * _STEP, g0 / (10 * _STEP)]
+    return out[0], out[2], out[1], out[3]
+
+
+def _to_border(
+    p: tuple[float, float], d: tuple[float, float], w: int, h: int
+) -> tuple[float, float]:
+    """Where the ray from ``p`` along ``d`` leaves the image (pixel centres 0..w-1, 0..h-1)."""
+    reach = [
+        (lim - p[i]) / d[i] for i, lim in ((0, 0.0), (0, w - 1.0), (1, 0.0), (1, h - 1.0)) if d[i]
+    ]
+    step = min(r for r in reach if r >= 0)
+    return p[0] + d[0] * step, p[1] + d[1] * step
+
+
+def _trace(
+    od: np.ndarray, mask: np.ndarray, seed: tuple[int, int], radius: float, min_slope: float
+) -> tuple[np.ndarray, float] | None:
+    """Follow a fibre both ways from ``seed`` by its two edges; return its centre line and width.
+
+    A step is re-centred only where both edges are found (slope above ``min_slope``), the
+    width holds (within 12 %) and the centre lies where the fibre was heading; elsewhere (a
+    crossing fibre, touching debris) the trace goes on along its curve for up to a few widths.
+    """
+    h, w = od.shape
+    t = _axis(mask, seed[0], seed[1], int(max(6, 4 * radius)))
+    p = np.array(seed, np.float64)
+    lo, hi = _run(mask, p, np.array([-t[1], t[0]]), 4 * radius + 6)
+    if not math.isfinite(hi) or lo > 0 or hi < 0:
+        return None
+    for _ in range(3):  # the mask's run is rough: settle on the edges
+        left, right, gl, gr = _edges_at(od, p, t, lo, hi, max(3.0, 0.2 * (hi - lo)), min_slope)
+        if min(gl, gr) <= min_slope or right - left <= 2:
+            return None
+        p = p + np.array([-t[1], t[0]]) * (left + right) / 2
+        lo, hi = (left - right) / 2, (right - left) / 2
+    widths = [right - left]
+    halves = []
+    max_turn = math.radians(_MAX_TURN_DEG)
+    for sign in (1.0, -1.0):
+        dx, dy = float(t[0]) * sign, float(t[1]) * sign
+        qx, qy = float(p[0]), float(p[1])
+        pts = [(qx, qy)]
+        turn = heading = lost = 0.0
+        while abs(heading) <= max_turn:
+            width = statistics.median(widths[-15:])
+            step = min(max(0.6 * width, 3.0), 20.0)
+            dx, dy = dx - dy * turn * step, dy + dx * turn * step
+            norm = math.hypot(dx, dy)
+            dx, dy = dx / norm, dy / norm
+            qx, qy = qx + dx * step, qy + dy * step
+            if not (0 <= qx <= w - 1 and 0 <= qy <= h - 1):
+                pts.append(_to_border(pts[-1], (dx, dy), w, h))
+                break
+            window = max(3.0, 0.15 * width) + 0.05 * lost
+            left, right, gl, gr = _edges_at(
+                od, (qx, qy), (dx, dy), -width / 2, width / 2, window, min_slope
+            )
+            shift = (left + right) / 2
+            if not (
+                min(gl, gr) > min_slope
+                and abs(right - left - width) <= 0.12 * width
+                and abs(shift) <= 0.15 * width + 0.05 * lost
+            ):
+                lost += step
+                if lost > (6 * width + 20 if len(pts) > 3 else step):
+                    break  # a crossing spans a few widths; a fibre does not start with one
+                continue
+            qx, qy = qx - dy * shift, qy + dx * shift
+            widths.append(right - left)
+            cx, cy = qx - pts[-1][0], qy - pts[-1][1]
+            norm = math.hypot(cx, cy) + 1e-12
+            cx, cy = cx / norm, cy / norm
+            turn = 0.7 * turn + 0.3 * (dx * cy - dy * cx) / (step + lost)
+            nx, ny = dx + cx, dy + cy
+            norm = math.hypot(nx, ny) + 1e-12
+            nx, ny = nx / norm, ny / norm
+            heading += math.asin(max(-1.0, min(1.0, dx * ny - dy * nx)))
+            dx, dy = nx, ny
+            pts.append((qx, qy))
+            lost = 0.0
+        halves.append(pts)
+    points = np.array(halves[1][::-1] + halves[0][1:])
+    return points, statistics.median(widths)
+
+
+def _resample(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Points every px along a polyline, unit tangents there, and how far it turns (degrees)."""
+    seg = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    at = np.arange(0.0, arc[-1])
+    pts = np.stack([np.interp(at, arc, points[:, 0]), np.interp(at, arc, points[:, 1])], axis=1)
+    if len(pts) < 2:
+        return pts, np.tile([1.0, 0.0], (len(pts), 1)), 0.0
+    k = min(15, len(pts) - (1 - len(pts) % 2))
+    grad = np.gradient(pts, axis=0)
+    kernel = np.ones(k) / k
+    tan = np.stack(
+        [np.convolve(np.pad(grad[:, i], k // 2, mode="edge"), kernel, "valid") for i in (0, 1)],
+        axis=1,
+    )
+    tan /= np.linalg.norm(tan, axis=1, keepdims=True) + 1e-12
+    heading = np.unwrap(np.arctan2(tan[:, 1], tan[:, 0]))
+    return pts, tan, float(np.degrees(heading.max() - heading.min()))
+
+
+# --------------------------------------------------------------------------- cross-sections
+
+
+@dataclass
+class _Sections:
+    """Cross-sections of one fibre: edge offsets from the centre line (px), clean flags, blur."""
+
+    left: np.ndarray
+    right: np.ndarray
+    ok: np.ndarray
+    blur: np.ndarray
+
+    @property
+    def width(self) -> np.ndarray:
+        return self.right - self.left
+
+
+def _sections(
+    od: np.ndarray, pts: np.ndarray, tan: np.ndarray, width: float, noise: float
+) -> _Sections:
+    """Locate both edges of every cross-section to sub-pixel precision and flag the clean ones.
+
+    Clean: both edges steep, inside the image, with background (no other fibre, debris or
+    bubble) for a few px outside them. ``blur`` estimates each edge's Gaussian blur (px) from
+    how much a known extra blur lowers its steepest slope.
+    """
+    h, w = od.shape
+    half = width / 2
+    window = max(2.0, 0.25 * half)
+    guard = max(4.0, 0.3 * half)
+    reach = half + window + guard + 2
+    s = np.arange(-reach, reach + 1e-6, _STEP, dtype=np.float32)
+    nx, ny = -tan[:, 1:2].astype(np.float32), tan[:, 0:1].astype(np.float32)
+    rows = []
+    for a in _ALONG.ravel():
+        x = pts[:, 0:1].astype(np.float32) + nx * s + tan[:, 0:1].astype(np.float32) * a
+        y = pts[:, 1:2].astype(np.float32) + ny * s + tan[:, 1:2].astype(np.float32) * a
+        rows.append(cv2.remap(od, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+    prof = np.mean(rows, axis=0)
+    x = pts[:, 0:1] + nx * s
+    y = pts[:, 1:2] + ny * s
+    valid = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    grad = np.zeros_like(prof)
+    grad[:, 1:-1] = (prof[:, 2:] - prof[:, :-2]) / (2 * _STEP)
+    extra = 2.0  # px of added blur for the blur estimate
+    soft = cv2.GaussianBlur(prof, (0, 0), sigmaX=extra / _STEP, sigmaY=1e-3)
+    grad_soft = np.zeros_like(soft)
+    grad_soft[:, 1:-1] = (soft[:, 2:] - soft[:, :-2]) / (2 * _STEP)
+    idx = np.arange(len(pts))
+
+    usable = valid.copy()
+    usable[:, [0, -1]] = False
+
+    def edge(centre: float, sign: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a = int(np.searchsorted(s, centre - window))
+        b = int(np.searchsorted(s, centre + window))
+        part = np.where(usable[:, a:b], sign * grad[:, a:b], -1e30)
+        if sign < 0:
+            part = part[:, ::-1]
+        rise = np.diff(part, axis=1, append=-1e30) <= 0
+        least = np.maximum(0.3 * part.max(axis=1, keepdims=True), 4 * _slope_noise(noise))
+        strong = (part >= least) & rise
+        first = np.argmax(strong, axis=1)
+        j = a + (first if sign > 0 else part.shape[1] - 1 - first)
+        j = np.clip(j, 1, len(s) - 2)
+        g0, gm, gp = (sign * grad[idx, j + k] for k in (0, -1, 1))
+        denom = gm - 2 * g0 + gp
+        with np.errstate(divide="ignore", invalid="ignore"):
+            off = np.where(denom < -1e-12, 0.5 * (gm - gp) / denom, 0.0)
+        ratio = (sign * grad_soft[:, a:b]).max(axis=1) / np.maximum(g0, 1e-9)
+        ratio = np.clip(ratio, 0.05, 0.999)
+        sigma = extra * ratio / np.sqrt(1 - ratio * ratio)
+        return s[j] + np.clip(off, -0.5, 0.5) * _STEP, g0, sigma
+
+    left, gl, bl = edge(-half, 1.0)
+    right, gr, br = edge(half, -1.0)
+    ok = (gl > 4 * _slope_noise(noise)) & (gr > 4 * _slope_noise(noise))
+    si = s[None, :]
+    out_l = valid & (si < left[:, None] - 1) & (si > left[:, None] - guard - 1)
+    out_r = valid & (si > right[:, None] + 1) & (si < right[:, None] + guard + 1)
+    level = max(0.05, 1.5 * noise)  # a crossing fibre or debris is darker than this
+    for out in (out_l, out_r):
+        count = out.sum(axis=1)
+        mean = (prof * out).sum(axis=1) / np.maximum(count, 1)
+        peak = np.where(out, np.abs(prof), 0.0).max(axis=1)
+        ok &= (count >= 1) & (np.abs(mean) < level) & (peak < 2 * level)
+    return _Sections(left, right, ok, np.maximum(bl, br))
+
+
+# --------------------------------------------------------------------------- detection
+
+
+@dataclass
+class FoundFibre:
+    """One accepted fibre: its centre line pieces, clean cross-section widths (px) and blur."""
+
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # points, tangents, clean flags
+    widths: np.ndarray
+    blur: float
+
+    @property
+    def width(self) -> float:
+        return float(np.median(self.widths))
+
+    @property
+    def n_sections(self) -> int:
+        return len(self.widths)
+
+    def distance(self, pts: np.ndarray, reach: float) -> np.ndarray:
+        """Distance of ``pts`` from this fibre's centre line extended ``reach`` px both ways."""
+        first, last = self.pieces[0][0], self.pieces[-1][0]
+        head = first[0] - self.pieces[0][1][0] * reach
+        tail = last[-1] + self.pieces[-1][1][-1] * reach
+        line = np.concatenate([[head], *(p[::5] for p, _, _ in self.pieces), [last[-1], tail]])
+        a, b = line[:-1], line[1:]
+        ab = b - a
+        t = ((pts[:, None] - a[None]) * ab[None]).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-9)
+        near = a[None] + np.clip(t, 0, 1)[..., None] * ab[None]
+        return np.linalg.norm(pts[:, None] - near, axis=-1).min(axis=1)
+
+
+def find_fibres(od: np.ndarray, noise: float) -> list[FoundFibre]:
+    """Every in-focus fibre: seeds in the dark regions, thinnest first, each traced and checked.
+
+    A trace that mostly runs inside a fibre found before (the same fibre again, or half of a
+    glassy fibre split by its lens line) keeps whichever of the two has more clean sections.
+    """
+    mask = _mask(od, noise)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    big = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= _MIN_LENGTH_PX
+    big[0] = False
+    framed = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    dist = cv2.distanceTransform(framed, cv2.DIST_L2, 3)[1:-1, 1:-1]
+    peaks = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8))) & (dist >= 2.5) & big[labels]
+    ys, xs = np.nonzero(peaks)
+    order = np.argsort(dist[ys, xs], kind="stable")
+    done = np.zeros(mask.shape, np.uint8)
+    owner = np.zeros(mask.shape, np.int32)  # 1 + index into found, along each fibre's band
+    found: list[FoundFibre | None] = []
+    h, w = mask.shape
+    for i in order:
+        x, y = int(xs[i]), int(ys[i])
+        if done[y, x]:
+            continue
+        radius = float(dist[y, x])
+        cv2.circle(done, (x, y), int(radius) + 1, 1, -1)
+        traced = _trace(od, mask, (x, y), radius, 4 * _slope_noise(noise))
+        if traced is None:
+            continue
+        points, width = traced
+        line = [np.round(points).astype(np.int32)]
+        cv2.polylines(done, line, False, 1, max(3, round(0.3 * width)))
+        pts, tan, turning = _resample(points)
+        if len(pts) < max(_MIN_LENGTH_PX, 2 * width) or turning > _MAX_TURN_DEG:
+            continue
+        sec = _sections(od, pts, tan, width, noise)
+        ok = sec.ok
+        if ok.sum() < max(20, 1.5 * width) or ok.mean() < 0.15:
+            continue
+        widths = sec.width[ok]
+        median = float(np.median(widths))
+        blur = float(np.median(sec.blur[ok]))
+        if np.mean(np.abs(widths - median) < 0.08 * median) < 0.75 or blur > _MAX_BLUR_PX:
+            continue
+        fibre = FoundFibre([(pts, tan, ok)], widths, blur)
+        ix = np.clip(np.round(pts).astype(int), 0, [w - 1, h - 1])
+        hits = np.bincount(owner[ix[:, 1], ix[:, 0]], minlength=len(found) + 1)[1:]
+        if hits.size and hits.max() > 0.3 * len(pts):
+            other = found[int(np.argmax(hits))]
+            if other is not None:
+                ratio = fibre.width / other.width
+                if ratio < 0.75 or (ratio < 1.33 and other.n_sections >= fibre.n_sections):
+                    continue
+                found[int(np.argmax(hits))] = None
+        same = [
+            f
+            for f in found
+            if f is not None
+            and abs(f.width - fibre.width) < 0.1 * f.width
+            and np.median(f.distance(pts[::10], math.hypot(h, w))) < 0.25 * f.width
+        ]
+        if same:  # another piece of a fibre found before, beyond a crossing
+            same[0].pieces.append((pts, tan, ok))
+            same[0].widths = np.concatenate([same[0].widths, widths])
+            index = found.index(same[0]) + 1
+        else:
+            found.append(fibre)
+            index = len(found)
+        cv2.polylines(owner, line, False, index, max(1, round(median)))
+        cv2.polylines(done, line, False, 1, max(1, round(median + 2)))
+    return [f for f in found if f is not None]
+
+
+# --------------------------------------------------------------------------- cuticle scales
+
+_TRACKS = np.array([0.68, 0.76, 0.84, 0.92], np.float32)  # outer parts, clear of a medulla
+_SHEARS = np.linspace(-0.6, 0.6, 25)
+
+
+def _side_signal(tracks: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Sum of one side's tracks, sheared to line its margins up, in units of its noise."""
+    n = tracks.shape[1]
+    grid = np.arange(n, dtype=np.float32)
+    best, best_energy = tracks.sum(axis=0), -1.0
+    for shear in _SHEARS:
+        rows = np.stack(
+            [np.interp(grid + shear * v, grid, r) for r, v in zip(tracks, offsets, strict=True)]
+        )
+        total = rows.sum(axis=0)
+        energy = float(np.var(total[n // 10 : n - n // 10]))
+        if energy > best_energy:
+            best, best_energy, aligned = total, energy, rows
+    k = len(offsets)
+    noise = float(np.std(aligned - best / k)) * math.sqrt(k * k / (k - 1)) + 1e-9
+    return best / noise
+
+
+def _period(signal: np.ndarray, longest: int) -> float:
+    """The lag (samples) of the first peak of the autocorrelation: the typical spacing."""
+    x = signal - signal.mean()
+    corr = np.correlate(x, x, "full")[len(x) - 1 :][: longest + 1]
+    rising = np.flatnonzero((corr[1:-1] > corr[:-2]) & (corr[1:-1] >= corr[2:])) + 1
+    return float(rising[0]) if rising.size else float(longest)
+
+
+def scale_margins(od: np.ndarray, fibre: FoundFibre) -> tuple[float | None, int, float]:
+    """Mean spacing (px) of the cuticle scale margins along a fibre, their count, coherence.
+
+    Each clean stretch is straightened into tracks along the fibre's outer parts (clear of a
+    medulla). A margin is a dark line across the fibre, leaning by an unknown shear and often
+    reaching only one side, so each side's tracks are summed at the shear that lines them up,
+    the two sides are overlaid at the shift that matches them best and their stronger signal
+    kept; margins are its peaks at least 0.45 of the typical spacing apart. Coherence (0-1) is
+    how well the tracks agree: low for smooth synthetics, whose specks and pits do not line up.
+    """
+    half = fibre.width / 2
+    hp = max(3.0, 0.5 * half)  # high-pass scale along the fibre, px
+    lp = max(0.7, 0.08 * half)  # smooths jagged margins, px
+    spacing: list[float] = []
+    counts: list[int] = []
+    coherences: list[float] = []
+    for pts, tan, ok in fibre.pieces:
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            if b - a < max(30.0, fibre.width):
+                continue
+            p, t = pts[a:b].astype(np.float32), tan[a:b].astype(np.float32)
+            sides = []
+            for sign in (-1.0, 1.0):
+                offsets = sign * _TRACKS * np.float32(half)
+                x = p[:, 0:1] - t[:, 1:2] * offsets
+                y = p[:, 1:2] + t[:, 0:1] * offsets
+                tracks = cv2.remap(od, x.T.copy(), y.T.copy(), cv2.INTER_LINEAR)
+                smooth = cv2.GaussianBlur(tracks, (0, 0), sigmaX=lp, sigmaY=1e-3)
+                tracks = smooth - cv2.GaussianBlur(tracks, (0, 0), sigmaX=hp, sigmaY=1e-3)
+                sides.append(_side_signal(tracks, offsets))
+            n = len(sides[0])
+            reach = min(int(0.9 * half) + 1, n // 3)
+            x0, x1 = sides[0] - sides[0].mean(), sides[1] - sides[1].mean()
+            corr = np.correlate(x0, np.pad(x1, reach), "valid")
+            lag = int(np.argmax(corr)) - reach
+            coherences.append(
+                float(corr.max() / (np.sqrt((x0 * x0).sum() * (x1 * x1).sum()) + 1e-12))
+            )
+            shifted = np.roll(sides[1], lag)
+            both = np.maximum(sides[0], shifted)[reach : n - reach]
+            if len(both) < 10:
+                continue
+            gap = 0.45 * _period(both, len(both) // 2)
+            top = (
+                np.flatnonzero(
+                    (both[1:-1] > both[:-2]) & (both[1:-1] >= both[2:]) & (both[1:-1] > 3)
+                )
+                + 1
+            )
+            kept: list[int] = []
+            for j in top[np.argsort(-both[top])]:
+                if all(abs(j - k) >= gap for k in kept):
+                    kept.append(int(j))
+            if len(kept) >= 2:
+                kept.sort()
+                spacing.append(float(kept[-1] - kept[0]))
+                counts.append(len(kept))
+    coherence = float(np.mean(coherences)) if coherences else 0.0
+    intervals = sum(c - 1 for c in counts)
+    if intervals < 2:
+        return None, sum(counts), coherence
+    return sum(spacing) / intervals, sum(counts), coherence

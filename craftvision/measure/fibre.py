@@ -1,0 +1,410 @@
+"""Fibre fineness: every fibre's diameter and cuticle scale spacing, per image and per sample.
+
+:func:`measure_fibres` turns a bright-field micrograph into optical density over its fitted
+background (so the light level and vignetting drop out), finds every in-focus fibre and
+measures it along its length (see :mod:`craftvision.measure._fibres`): the diameter is the
+median of its clean cross-sections, because cuticle scale edges protrude from the shaft over
+part of its length. :func:`summarise_fibres` pools the fibres of a sample (one product, many
+fields) into the figures a lab reports, and :func:`grade_fineness` applies the rules:
+
+- GI "Kashmir Pashmina": mean diameter ≤ 16 µm;
+- US cashmere (cashmere-grade): mean ≤ 19 µm, CV ≤ 24 %, at most 3 % of fibres over 30 µm;
+- anything else fails.
+
+Example:
+    >>> import numpy as np
+    >>> from craftvision.datasets.synth.fibre import render_fibre
+    >>> from craftvision.measure import Calibration, measure_fibres, summarise_fibres
+    >>> img, truth = render_fibre(np.random.default_rng(1), "wool", um_per_px=0.5, layout="strip")
+    >>> result = measure_fibres(img, Calibration.from_um_per_px(0.5))
+    >>> result.n_fibres, abs(result.mean_diameter_um - truth["diameter_um"]) < 1.0
+    (1, True)
+    >>> summarise_fibres([result]).grade.grade
+    'fails'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from craftvision.errors import MeasurementError
+from craftvision.measure._fibres import FoundFibre, find_fibres, scale_margins
+from craftvision.measure._image import ImageSource, as_gray, load, optical_density, source_path
+from craftvision.measure.calibration import HOW_TO_CALIBRATE, Calibration
+
+GI_PASHMINA_MAX_UM = 16.0
+US_CASHMERE_MAX_UM = 19.0
+US_CASHMERE_MAX_CV_PERCENT = 24.0
+US_CASHMERE_MAX_COARSE_PERCENT = 3.0
+COARSE_UM = 30.0
+MIN_FIBRE_UM = 5.0  # finer than any textile fibre: a calibrated "fibre" this thin is debris
+MIN_SCALE_COHERENCE = 0.35  # below it the tracks disagree: no regular scales (synthetics)
+UNCALIBRATED = f"diameters in µm need a calibration: {HOW_TO_CALIBRATE}"
+_MIN_SIDE_PX = 16
+
+
+def _um(value: float | None, um_per_px: float | None) -> float | None:
+    return None if value is None or um_per_px is None else value * um_per_px
+
+
+def _rounded(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+@dataclass(frozen=True)
+class Fibre:
+    """One fibre in a micrograph. Lengths in px; the ``*_um`` properties need a calibration.
+
+    ``diameter_sd_px`` is the spread of its clean cross-sections along its length;
+    ``scale_interval_px`` the mean spacing of its cuticle scale margins (None where the fibre
+    shows no regular scales, as synthetics do), and ``scale_ratio`` that spacing over the
+    diameter, which needs no calibration.
+
+    Example:
+        >>> f = Fibre(30.0, 0.8, 200, 256.0, 24.0, 11, (0.0, 5.0), (255.0, 9.0), 0.5)
+        >>> f.diameter_um, f.scale_ratio
+        (15.0, 0.8)
+    """
+
+    diameter_px: float
+    diameter_sd_px: float
+    n_sections: int
+    length_px: float
+    scale_interval_px: float | None
+    n_scale_margins: int
+    start: tuple[float, float]
+    end: tuple[float, float]
+    um_per_px: float | None = None
+
+    @property
+    def diameter_um(self) -> float | None:
+        """Diameter in µm (None without a calibration)."""
+        return _um(self.diameter_px, self.um_per_px)
+
+    @property
+    def scale_interval_um(self) -> float | None:
+        """Mean cuticle scale interval in µm (None without scales or a calibration)."""
+        return _um(self.scale_interval_px, self.um_per_px)
+
+    @property
+    def scale_ratio(self) -> float | None:
+        """Scale interval over diameter (scale-free)."""
+        if self.scale_interval_px is None:
+            return None
+        return self.scale_interval_px / self.diameter_px
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "diameter_um": _rounded(self.diameter_um),
+            "diameter_px": _rounded(self.diameter_px),
+            "diameter_sd_px": _rounded(self.diameter_sd_px),
+            "n_sections": self.n_sections,
+            "length_px": _rounded(self.length_px, 1),
+            "scale_interval_um": _rounded(self.scale_interval_um),
+            "scale_interval_px": _rounded(self.scale_interval_px),
+            "n_scale_margins": self.n_scale_margins,
+            "scale_ratio": _rounded(self.scale_ratio),
+            "start": [round(v, 1) for v in self.start],
+            "end": [round(v, 1) for v in self.end],
+        }
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+@dataclass(frozen=True)
+class FibreImageResult:
+    """Every fibre found in one micrograph, and their means.
+
+    Example:
+        >>> r = FibreImageResult("a.png", 640, 480, (), None)
+        >>> r.to_dict()["mean_diameter_um"] is None, r.note is not None
+        (True, True)
+    """
+
+    path: str | None
+    width: int
+    height: int
+    fibres: tuple[Fibre, ...]
+    um_per_px: float | None
+
+    @property
+    def n_fibres(self) -> int:
+        """Number of fibres measured."""
+        return len(self.fibres)
+
+    @property
+    def mean_diameter_px(self) -> float | None:
+        """Mean of the fibres' diameters in px (None if no fibre was found)."""
+        return _mean([f.diameter_px for f in self.fibres])
+
+    @property
+    def mean_diameter_um(self) -> float | None:
+        """Mean of the fibres' diameters in µm (None without fibres or a calibration)."""
+        return _um(self.mean_diameter_px, self.um_per_px)
+
+    @property
+    def mean_scale_interval_um(self) -> float | None:
+        """Mean scale interval in µm of the fibres that show scales."""
+        intervals = [f.scale_interval_px for f in self.fibres if f.scale_interval_px is not None]
+        return _um(_mean(intervals), self.um_per_px)
+
+    @property
+    def scale_ratio(self) -> float | None:
+        """Mean scale interval over diameter of the fibres that show scales (scale-free)."""
+        return _mean([f.scale_ratio for f in self.fibres if f.scale_ratio is not None])
+
+    @property
+    def note(self) -> str | None:
+        """Why µm figures are missing, if they are."""
+        return UNCALIBRATED if self.um_per_px is None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; ``mean_diameter_um`` is the image's headline figure."""
+        return {
+            "path": self.path,
+            "modality": "fibre",
+            "calibrated": self.um_per_px is not None,
+            "um_per_px": self.um_per_px,
+            "n_fibres": self.n_fibres,
+            "mean_diameter_um": _rounded(self.mean_diameter_um),
+            "mean_diameter_px": _rounded(self.mean_diameter_px),
+            "mean_scale_interval_um": _rounded(self.mean_scale_interval_um),
+            "scale_ratio": _rounded(self.scale_ratio),
+            "note": self.note,
+            "fibres": [f.to_dict() for f in self.fibres],
+        }
+
+
+def _fibre(od: np.ndarray, found: FoundFibre, um_per_px: float | None) -> Fibre:
+    interval, margins, coherence = scale_margins(od, found)
+    if coherence < MIN_SCALE_COHERENCE:
+        interval, margins = None, 0
+    first, last = found.pieces[0][0], found.pieces[-1][0]
+    return Fibre(
+        diameter_px=found.width,
+        diameter_sd_px=float(np.std(found.widths)),
+        n_sections=found.n_sections,
+        length_px=float(sum(len(p) for p, _, _ in found.pieces)),
+        scale_interval_px=interval,
+        n_scale_margins=margins,
+        start=(float(first[0, 0]), float(first[0, 1])),
+        end=(float(last[-1, 0]), float(last[-1, 1])),
+        um_per_px=um_per_px,
+    )
+
+
+def measure_fibres(
+    source: ImageSource, calibration: Calibration | None = None, *, name: str | None = None
+) -> FibreImageResult:
+    """Find and measure every in-focus fibre in a bright-field micrograph.
+
+    ``source`` is a path, encoded bytes or an array. Without ``calibration`` only px figures
+    and ratios are given (``note`` says how to calibrate). With one, "fibres" finer than
+    ``MIN_FIBRE_UM`` are dropped as debris.
+
+    Raises:
+        ImageReadError: the image cannot be read.
+        MeasurementError: the image is too small to hold a fibre.
+    """
+    image, label = load(source, name)
+    h, w = image.shape[:2]
+    if min(h, w) < _MIN_SIDE_PX:
+        raise MeasurementError(f"{label}: {w}x{h} px is too small to measure fibres in")
+    od, noise = optical_density(as_gray(image))
+    um_per_px = calibration.um_per_px if calibration is not None else None
+    fibres = [_fibre(od, found, um_per_px) for found in find_fibres(od, noise)]
+    if um_per_px is not None:
+        fibres = [f for f in fibres if f.diameter_px * um_per_px >= MIN_FIBRE_UM]
+    return FibreImageResult(source_path(source, name), w, h, tuple(fibres), um_per_px)
+
+
+@dataclass(frozen=True)
+class FinenessGrade:
+    """A fineness grade and the rule that produced it.
+
+    ``grade`` is ``gi_pashmina``, ``cashmere``, ``fails`` or ``ungraded`` (no calibration or
+    no fibres); ``checks`` holds each rule's pass/fail.
+
+    Example:
+        >>> grade_fineness(13.2, 18.0, 0.0, 120).rule
+        'meets GI Kashmir Pashmina: mean diameter 13.2 µm ≤ 16 µm'
+    """
+
+    grade: str
+    rule: str
+    checks: dict[str, bool]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {"grade": self.grade, "rule": self.rule, "checks": dict(self.checks)}
+
+
+def grade_fineness(
+    mean_um: float | None, cv_percent: float | None, over_30_percent: float | None, n_fibres: int
+) -> FinenessGrade:
+    """Grade a sample from its mean diameter, CV and share of coarse fibres (see module doc)."""
+    if mean_um is None or cv_percent is None or over_30_percent is None or n_fibres == 0:
+        why = "no fibres measured" if n_fibres == 0 else "needs a calibration"
+        return FinenessGrade("ungraded", f"ungraded: {why}", {})
+    gi = mean_um <= GI_PASHMINA_MAX_UM
+    us_mean = mean_um <= US_CASHMERE_MAX_UM
+    us_cv = cv_percent <= US_CASHMERE_MAX_CV_PERCENT
+    us_coarse = over_30_percent <= US_CASHMERE_MAX_COARSE_PERCENT
+    checks = {
+        "gi_pashmina_mean": gi,
+        "us_cashmere_mean": us_mean,
+        "us_cashmere_cv": us_cv,
+        "us_cashmere_coarse": us_coarse,
+    }
+    if gi:
+        rule = f"meets GI Kashmir Pashmina: mean diameter {mean_um:.1f} µm ≤ 16 µm"
+        return FinenessGrade("gi_pashmina", rule, checks)
+    if us_mean and us_cv and us_coarse:
+        rule = (
+            f"cashmere-grade (US rule): mean {mean_um:.1f} µm ≤ 19 µm, CV {cv_percent:.1f} % "
+            f"≤ 24 %, {over_30_percent:.1f} % over 30 µm ≤ 3 %; above the 16 µm GI limit"
+        )
+        return FinenessGrade("cashmere", rule, checks)
+    failed = []
+    if not us_mean:
+        failed.append(f"mean diameter {mean_um:.1f} µm > 19 µm")
+    if not us_cv:
+        failed.append(f"CV {cv_percent:.1f} % > 24 %")
+    if not us_coarse:
+        failed.append(f"{over_30_percent:.1f} % of fibres over 30 µm > 3 %")
+    rule = f"fails: {'; '.join(failed)} (US cashmere limits); mean above the 16 µm GI limit"
+    return FinenessGrade("fails", rule, checks)
+
+
+@dataclass(frozen=True)
+class FibreSample:
+    """The fibres of a sample pooled over its micrographs: the figures a lab reports.
+
+    ``diameters`` are per fibre, in ``unit`` (``µm``, or ``px`` without a calibration, when
+    the µm figures and the grade are withheld). ``histogram`` is (bin edges, counts) with 1 µm
+    bins. CV is in percent.
+
+    Example:
+        >>> s = summarise_fibres([])
+        >>> s.n_fibres, s.grade.grade
+        (0, 'ungraded')
+    """
+
+    n_images: int
+    diameters: tuple[float, ...]
+    unit: str
+    scale_intervals: tuple[float, ...]
+    scale_ratios: tuple[float, ...]
+
+    @property
+    def n_fibres(self) -> int:
+        """Number of fibres measured."""
+        return len(self.diameters)
+
+    @property
+    def mean(self) -> float | None:
+        """Mean diameter (``unit``)."""
+        return _mean(list(self.diameters))
+
+    @property
+    def sd(self) -> float | None:
+        """Standard deviation of the diameters (``unit``; sample SD)."""
+        return float(np.std(self.diameters, ddof=1)) if self.n_fibres > 1 else None
+
+    @property
+    def cv_percent(self) -> float | None:
+        """Coefficient of variation of the diameters, percent."""
+        return None if self.sd is None or not self.mean else 100 * self.sd / self.mean
+
+    @property
+    def over_30_percent(self) -> float | None:
+        """Share of fibres coarser than 30 µm, percent (None without a calibration)."""
+        if self.unit != "µm" or not self.n_fibres:
+            return None
+        return 100 * float(np.mean(np.asarray(self.diameters) > COARSE_UM))
+
+    @property
+    def histogram(self) -> tuple[list[float], list[int]]:
+        """Bin edges (1 ``unit`` wide) and counts of the diameters."""
+        if not self.n_fibres:
+            return [], []
+        lo, hi = math.floor(min(self.diameters)), math.floor(max(self.diameters)) + 1
+        counts, edges = np.histogram(self.diameters, bins=np.arange(lo, hi + 1))
+        return [float(e) for e in edges], [int(c) for c in counts]
+
+    @property
+    def mean_scale_interval(self) -> float | None:
+        """Mean cuticle scale interval (``unit``) of the fibres that show scales."""
+        return _mean(list(self.scale_intervals))
+
+    @property
+    def scale_ratio(self) -> float | None:
+        """Mean scale interval over diameter (scale-free)."""
+        return _mean(list(self.scale_ratios))
+
+    @property
+    def grade(self) -> FinenessGrade:
+        """The fineness grade (``ungraded`` without a calibration)."""
+        if self.unit != "µm":
+            return grade_fineness(None, None, None, self.n_fibres)
+        cv = self.cv_percent if self.cv_percent is not None else 0.0
+        return grade_fineness(self.mean, cv, self.over_30_percent, self.n_fibres)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: ``mean_um``, ``diameters_um``, the histogram and the grade."""
+        edges, counts = self.histogram
+        um = self.unit == "µm"
+        return {
+            "modality": "fibre",
+            "summary": True,
+            "calibrated": um,
+            "n_images": self.n_images,
+            "n_fibres": self.n_fibres,
+            "mean_um": _rounded(self.mean) if um else None,
+            "sd_um": _rounded(self.sd) if um else None,
+            "cv_percent": _rounded(self.cv_percent, 2),
+            "over_30um_percent": _rounded(self.over_30_percent, 2),
+            "mean_scale_interval_um": _rounded(self.mean_scale_interval) if um else None,
+            "scale_ratio": _rounded(self.scale_ratio),
+            "diameters_um": [round(d, 3) for d in self.diameters] if um else None,
+            "diameters_px": None if um else [round(d, 3) for d in self.diameters],
+            "histogram": {f"edges_{'um' if um else 'px'}": edges, "counts": counts},
+            **self.grade.to_dict(),
+            "note": None if um else UNCALIBRATED,
+        }
+
+
+def summarise_fibres(results: Iterable[FibreImageResult]) -> FibreSample:
+    """Pool the fibres of one sample's micrographs (all calibrated, or none).
+
+    Raises:
+        MeasurementError: some images are calibrated and others are not.
+    """
+    results = list(results)
+    calibrated = {r.um_per_px is not None for r in results}
+    if len(calibrated) > 1:
+        raise MeasurementError("cannot pool calibrated and uncalibrated fibre measurements")
+    um = calibrated == {True}
+    fibres = [(f, r.um_per_px) for r in results for f in r.fibres]
+    diameters = [f.diameter_um if um else f.diameter_px for f, _ in fibres]
+    intervals = [
+        f.scale_interval_um if um else f.scale_interval_px
+        for f, _ in fibres
+        if f.scale_interval_px is not None
+    ]
+    ratios = [f.scale_ratio for f, _ in fibres if f.scale_ratio is not None]
+    return FibreSample(
+        n_images=len(results),
+        diameters=tuple(float(d) for d in diameters if d is not None),
+        unit="µm" if um else "px",
+        scale_intervals=tuple(float(v) for v in intervals if v is not None),
+        scale_ratios=tuple(float(v) for v in ratios),
+    )
