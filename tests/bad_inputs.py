@@ -330,7 +330,11 @@ def refuse_network(event, args):
 sys.addaudithook(refuse_network)
 def report():
     heavy = [m for m in ("torch", "timm", "matplotlib", "albumentations") if m in sys.modules]
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:  # this process's own peak (ru_maxrss would count the parent it was forked from)
+        with open("/proc/self/status") as status:
+            rss = next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report = {"max_rss_mb": rss, "heavy": heavy, "network": network}
     sys.stderr.write("\\ncraftvision-guard: " + json.dumps(report) + "\\n")
 atexit.register(report)
