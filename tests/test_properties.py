@@ -1,4 +1,4 @@
-"""Property-based tests (hypothesis) of the preprocessing and of the measurement helpers."""
+"""Property-based tests (hypothesis) of the preprocessing and of the arrays read_image accepts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from craftvision.imageio import read_image
-from craftvision.measure._image import as_gray, parabolic_offset, sample
 from craftvision.preprocess import IMAGENET_MEAN, IMAGENET_STD, PreprocessSpec
 
 FAST = settings(max_examples=40, deadline=None)
@@ -110,55 +109,3 @@ def test_every_accepted_array_is_read_and_preprocessed(array, spec):
     image = read_image(array)
     assert image.dtype == np.uint8 and image.shape == (*array.shape[:2], 3)
     assert spec(image).shape == (spec.in_chans, spec.input_size, spec.input_size)
-
-
-# --- measurement helpers ------------------------------------------------------------------------
-
-
-@FAST
-@given(
-    vertex=st.floats(-0.5, 0.5),
-    curvature=st.floats(0.01, 100),
-    peak=st.floats(-1e3, 1e3),
-    sign=st.sampled_from([1.0, -1.0]),
-)
-def test_parabolic_offset_finds_the_vertex_of_any_parabola(vertex, curvature, peak, sign):
-    def value(x: float) -> float:
-        return peak - sign * curvature * (x - vertex) ** 2
-
-    left, mid, right = (np.array(value(x)) for x in (-1.0, 0.0, 1.0))
-    assert abs(float(parabolic_offset(left, mid, right)) - vertex) < 1e-6
-
-
-@FAST
-@given(values=st.lists(st.floats(-1e3, 1e3), min_size=3, max_size=3))
-def test_parabolic_offset_is_bounded_and_finite(values):
-    offset = float(parabolic_offset(*(np.array(v) for v in values)))
-    assert -0.5 <= offset <= 0.5
-
-
-@FAST
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    height=st.integers(2, 40),
-    width=st.integers(2, 40),
-    shift=st.tuples(st.integers(-5, 5), st.integers(-5, 5)),
-)
-def test_sampling_is_exact_on_pixels_and_moves_with_the_image(seed, height, width, shift):
-    image = np.random.default_rng(seed).random((height, width)).astype(np.float32)
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    np.testing.assert_allclose(sample(image, xs, ys), image, atol=1e-5)
-    dx, dy = shift
-    moved = np.roll(image, (dy, dx), axis=(0, 1))
-    inside = (xs + dx >= 0) & (xs + dx <= width - 1) & (ys + dy >= 0) & (ys + dy <= height - 1)
-    np.testing.assert_allclose(sample(moved, xs + dx, ys + dy)[inside], image[inside], atol=1e-5)
-    halfway = sample(image, xs[:, :-1] + 0.5, ys[:, :-1])
-    np.testing.assert_allclose(halfway, (image[:, :-1] + image[:, 1:]) / 2, atol=1e-4)
-
-
-@FAST
-@given(image=rgb_images())
-def test_grey_level_is_the_channel_mean(image):
-    gray = as_gray(image)
-    assert gray.shape == image.shape[:2] and gray.dtype == np.float32
-    np.testing.assert_allclose(gray, image.mean(axis=2), atol=1e-3)
