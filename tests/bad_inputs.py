@@ -622,3 +622,35 @@ def dataset_problems(root: Path) -> tuple[Problems, int]:
         if case not in special and case.source.suffix in IMAGE_SUFFIXES:
             check_records(case, manifest, "class folders")
     return problems, len(cases)
+
+
+def measure_problems(cases: list[Case]) -> Problems:
+    """Every case through ``craftvision.measure.measure_fibres``: a result of the image's size,
+    or the documented error (``ImageReadError``; ``MeasurementError`` for an image too small to
+    hold a fibre), naming the file (in-memory inputs only need a ``<...>`` placeholder)."""
+    from craftvision.errors import ImageReadError, MeasurementError
+    from craftvision.measure import measure_fibres
+
+    problems: Problems = {}
+    for case in cases:
+        try:
+            result = measure_fibres(case.source)
+        except (ImageReadError, MeasurementError) as err:
+            message = str(err)
+            small = isinstance(err, MeasurementError)
+            if small and (case.expected is None or min(case.expected.shape[:2]) >= 16):
+                problems[case.kind] = f"refused as too small: {message}"
+            elif case.is_path and not message.startswith(f"{case.label}: "):
+                problems[case.kind] = f"the error does not name the input: {message!r}"
+            elif not case.is_path and not message.startswith("<"):
+                problems[case.kind] = f"odd name for an in-memory input: {message!r}"
+            elif not small and (case.readable or case.reason not in message):
+                problems[case.kind] = f"wrong error: {message!r}"
+        except Exception as err:
+            problems[case.kind] = f"raised {type(err).__name__}: {err}"
+        else:
+            if case.expected is None:
+                problems[case.kind] = "measured an input that must be refused"
+            elif (result.height, result.width) != case.expected.shape[:2]:
+                problems[case.kind] = f"measured a {result.width}x{result.height} image"
+    return problems

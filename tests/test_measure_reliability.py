@@ -1,0 +1,53 @@
+"""craftvision.measure under bad input and under changes that must not change a measurement.
+
+Skipped where ``craftvision.measure`` is not installed yet.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("craftvision.measure")
+
+from bad_inputs import build_corpus, measure_problems
+
+from craftvision.datasets.synth.fibre import render_fibre
+from craftvision.measure import Calibration, measure_fibres
+
+
+def test_measure_fibres_reads_or_names_every_input(tmp_path):
+    faulthandler.dump_traceback_later(300, exit=True)  # a hang ends the run with tracebacks
+    try:
+        assert measure_problems(build_corpus(tmp_path)) == {}
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+POSES = {
+    "rotated 180°": lambda image: image[::-1, ::-1],
+    "mirrored": lambda image: image[:, ::-1],
+    "rotated 90°": np.rot90,
+}
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    label=st.sampled_from(["pashmina", "wool", "synthetic", "other_animal"]),
+    pose=st.sampled_from(sorted(POSES)),
+    gain=st.floats(0.5, 1.0),
+)
+def test_fibre_diameter_does_not_depend_on_pose_or_light(seed, label, pose, gain):
+    image, _ = render_fibre(np.random.default_rng(seed), label, um_per_px=0.5, layout="strip")
+    calibration = Calibration.from_um_per_px(0.5)
+    reference = measure_fibres(image, calibration)
+    assume(reference.n_fibres == 1)  # a strip holds one fibre
+    moved = np.ascontiguousarray(POSES[pose](image) * gain).astype(np.uint8)
+    result = measure_fibres(moved, calibration)
+    assert result.n_fibres == 1
+    assert result.mean_diameter_um == pytest.approx(reference.mean_diameter_um, rel=0.02)
