@@ -21,6 +21,7 @@ import csv
 import inspect
 import io
 import math
+import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -235,7 +236,12 @@ def render_dataset(
             if progress:
                 progress(len(results[i]))
     else:
-        with ProcessPoolExecutor(min(workers, len(chunks)), initializer=_init_worker) as pool:
+        # "spawn", not fork: a child forked while OpenCV's thread pool is busy in this
+        # process hangs in cv2.setNumThreads (its condition variables are copied mid-wait).
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            min(workers, len(chunks)), mp_context=context, initializer=_init_worker
+        ) as pool:
             futures = {
                 pool.submit(_render_jobs, *args, c, options): i for i, c in enumerate(chunks)
             }
