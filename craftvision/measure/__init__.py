@@ -28,6 +28,7 @@ from craftvision.measure.fibre import (
     measure_fibres,
     summarise_fibres,
 )
+from craftvision.measure.weave import WeaveResult, WeaveSample, measure_weave, regularity_grade
 
 __all__ = [
     "HOW_TO_CALIBRATE",
@@ -36,10 +37,14 @@ __all__ = [
     "FibreImageResult",
     "FibreSample",
     "FinenessGrade",
+    "WeaveResult",
+    "WeaveSample",
     "calibrate_micrometer",
     "grade_fineness",
     "load_calibration",
     "measure_fibres",
+    "measure_weave",
+    "regularity_grade",
     "resolve_calibration",
     "summarise_fibres",
 ]
