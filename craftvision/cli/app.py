@@ -48,6 +48,7 @@ def _register() -> None:
     app.command("models")(models_cmd.models)
     _register_research()
     _register_certify()
+    _register_measure()
 
 
 def _register_research() -> None:
@@ -74,6 +75,13 @@ def _register_certify() -> None:
     app.command("verify")(verify_cmd.verify)
     app.command("report")(report_cmd.report)
     app.add_typer(register_cmd.app, name="register")
+
+
+def _register_measure() -> None:
+    from craftvision.cli import calibrate_cmd, measure_cmd
+
+    app.command("calibrate")(calibrate_cmd.calibrate)
+    app.command("measure")(measure_cmd.measure)
 
 
 _register()

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+from craftvision.measure.batch import measure_paths, measure_sample, summarise
 from craftvision.measure.calibration import (
     HOW_TO_CALIBRATE,
     Calibration,
@@ -28,7 +29,9 @@ from craftvision.measure.fibre import (
     measure_fibres,
     summarise_fibres,
 )
-from craftvision.measure.weave import WeaveResult, WeaveSample, measure_weave, regularity_grade
+from craftvision.measure.plot import histogram_png, save_histogram
+from craftvision.measure.stitch import StitchResult, StitchSample, measure_stitch
+from craftvision.measure.weave import WeaveResult, WeaveSample, measure_weave
 
 __all__ = [
     "HOW_TO_CALIBRATE",
@@ -37,14 +40,21 @@ __all__ = [
     "FibreImageResult",
     "FibreSample",
     "FinenessGrade",
+    "StitchResult",
+    "StitchSample",
     "WeaveResult",
     "WeaveSample",
     "calibrate_micrometer",
     "grade_fineness",
+    "histogram_png",
     "load_calibration",
     "measure_fibres",
+    "measure_paths",
+    "measure_sample",
+    "measure_stitch",
     "measure_weave",
-    "regularity_grade",
     "resolve_calibration",
+    "save_histogram",
+    "summarise",
     "summarise_fibres",
 ]

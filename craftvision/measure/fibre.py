@@ -43,7 +43,7 @@ US_CASHMERE_MAX_CV_PERCENT = 24.0
 US_CASHMERE_MAX_COARSE_PERCENT = 3.0
 COARSE_UM = 30.0
 MIN_FIBRE_UM = 5.0  # finer than any textile fibre: a calibrated "fibre" this thin is debris
-MIN_SCALE_COHERENCE = 0.35  # below it the tracks disagree: no regular scales (synthetics)
+MIN_SCALE_COHERENCE = 0.2  # below it the two sides disagree: no regular scales (synthetics)
 UNCALIBRATED = f"diameters in µm need a calibration: {HOW_TO_CALIBRATE}"
 _MIN_SIDE_PX = 16
 

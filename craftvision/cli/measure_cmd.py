@@ -1,0 +1,173 @@
+"""``craftvision measure``: calibrated fibre, weave and stitch figures, per photo and pooled."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from craftvision.cli.app import err_console
+
+MODALITIES = ("fibre", "weave", "stitch")
+# Per modality: the per-photo columns of the table, as (heading, key in the result's dict).
+_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "fibre": (
+        ("fibres", "n_fibres"),
+        ("mean µm", "mean_diameter_um"),
+        ("mean px", "mean_diameter_px"),
+        ("scale µm", "mean_scale_interval_um"),
+        ("scale/diam", "scale_ratio"),
+    ),
+    "weave": (
+        ("warp /cm", "threads_per_cm_warp"),
+        ("weft /cm", "threads_per_cm_weft"),
+        ("spacing CV", "spacing_cv"),
+        ("grade", "grade"),
+    ),
+    "stitch": (
+        ("stitches /cm", "stitches_per_cm"),
+        ("length mm", "stitch_length_mm"),
+        ("length CV", "stitch_length_cv"),
+        ("angle SD°", "angle_sd_deg"),
+        ("grade", "grade"),
+    ),
+}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _table(modality: str, records: list[dict[str, Any]]) -> Table:
+    table = Table(header_style="bold")
+    table.add_column("file")
+    for heading, _ in _COLUMNS[modality]:
+        table.add_column(heading, justify="right")
+    for record in records:
+        name = Path(record["path"]).name if record.get("path") else "-"
+        if "error" in record:
+            row = ["[bold magenta]error[/]"] + [""] * (len(_COLUMNS[modality]) - 1)
+            table.add_row(name, *row)
+            continue
+        table.add_row(name, *(_cell(record.get(key)) for _, key in _COLUMNS[modality]))
+    return table
+
+
+def _summary_lines(modality: str, sample: Any) -> list[str]:
+    summary = sample.to_dict()
+    if modality == "fibre":
+        unit = sample.unit
+        lines = [
+            f"{sample.n_fibres} fibres in {sample.n_images} image(s): mean {_cell(sample.mean)} "
+            f"{unit}, SD {_cell(sample.sd)} {unit}, CV {_cell(sample.cv_percent)} %, "
+            f"over 30 µm {_cell(sample.over_30_percent)} %",
+            f"scale interval {_cell(sample.mean_scale_interval)} {unit} "
+            f"({_cell(sample.scale_ratio)} of the diameter)",
+        ]
+    elif modality == "weave":
+        lines = [
+            f"warp {_cell(summary['threads_per_cm_warp'])} /cm, weft "
+            f"{_cell(summary['threads_per_cm_weft'])} /cm, "
+            f"spacing CV {_cell(summary['spacing_cv'])}"
+        ]
+    else:
+        lines = [
+            f"{_cell(summary['stitches_per_cm'])} stitches/cm, length "
+            f"{_cell(summary['stitch_length_mm'])} mm, CV {_cell(summary['stitch_length_cv'])}, "
+            f"angle SD {_cell(summary['angle_sd_deg'])}°"
+        ]
+    lines.append(f"grade: {summary['grade']} — {summary['rule']}")
+    return lines
+
+
+def measure(
+    modality: str = typer.Argument(..., help="What the photos show: fibre, weave or stitch."),
+    paths: list[str] = typer.Argument(..., help="Image files, folders (recursive) or globs."),
+    calibration: Path | None = typer.Option(
+        None, "--calibration", "-c", help="Calibration profile from `craftvision calibrate`."
+    ),
+    um_per_px: float | None = typer.Option(
+        None, "--um-per-px", min=1e-6, help="The scale given directly, µm per pixel."
+    ),
+    px_per_mm: float | None = typer.Option(
+        None, "--px-per-mm", min=1e-6, help="The scale given directly, pixels per mm."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print JSON Lines: one object per image, then one summary."
+    ),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="fibre: write the diameter histogram to this PNG."
+    ),
+    warp_angle: float | None = typer.Option(
+        None,
+        "--warp-angle",
+        help="weave: direction the warp runs in the photos, degrees from the x axis (y down); "
+        "default: the system closer to upright.",
+    ),
+) -> None:
+    """Measure fibre fineness, weave density or stitch regularity in real units, and grade it.
+
+    Give the scale with `--calibration FILE` (from `craftvision calibrate`), `--um-per-px` or
+    `--px-per-mm`. Without one, figures in µm / mm / per cm are withheld and only ratios that
+    need no scale are given. Unreadable photos are reported and the rest are measured; the exit
+    code is then 1.
+
+    Example: `craftvision measure fibre scans/ --calibration scope40x.json --plot hist.png`
+
+    Example: `craftvision measure weave shawl.jpg --px-per-mm 20 --json`
+    """
+    from craftvision.errors import ConfigError, ImageReadError
+    from craftvision.imageio import iter_image_files
+    from craftvision.measure import (
+        HOW_TO_CALIBRATE,
+        measure_paths,
+        resolve_calibration,
+        save_histogram,
+        summarise,
+    )
+    from craftvision.suggest import unknown_choice
+    from craftvision.types import InspectionError
+
+    if modality not in MODALITIES:
+        raise typer.BadParameter(
+            unknown_choice("modality", modality, MODALITIES), param_hint="MODALITY"
+        )
+    if plot is not None and modality != "fibre":
+        raise ConfigError("--plot draws the fibre diameter histogram; it is for `measure fibre`")
+    scale = resolve_calibration(calibration, um_per_px=um_per_px, px_per_mm=px_per_mm)
+    if scale is None:
+        err_console.print(
+            f"[yellow]no calibration:[/] figures in real units are withheld; {HOW_TO_CALIBRATE}"
+        )
+    files: list[Path] = []
+    results: list[Any] = []
+    for path in paths:
+        try:
+            files.extend(iter_image_files([path]))
+        except ImageReadError as err:
+            results.append(InspectionError(path=path, error=str(err)))
+    options = {"warp_angle_deg": warp_angle} if modality == "weave" else {}
+    results += measure_paths(modality, files, scale, **options)
+    sample = summarise(modality, results)
+    records = [r.to_dict() for r in results]
+    if as_json:
+        sys.stdout.write("".join(json.dumps(r) + "\n" for r in [*records, sample.to_dict()]))
+    else:
+        Console().print(_table(modality, records))
+        for line in _summary_lines(modality, sample):
+            Console().print(line, highlight=False)
+    if plot is not None:
+        save_histogram(sample, plot)
+        err_console.print(f"histogram written to {plot}", style="dim", highlight=False)
+    failures = [r for r in results if isinstance(r, InspectionError)]
+    for failure in failures:
+        err_console.print(f"[bold red]error:[/] {failure.error}", highlight=False)
+    if failures:
+        raise typer.Exit(1)
