@@ -14,9 +14,10 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +45,11 @@ class SampleResult:
     reasons: list[str]
     modalities: dict[str, ModalityResult]
     images: list[Prediction | InspectionError] = field(default_factory=list)
+    measurements: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {
+        """JSON-ready dict (``measurements``, per modality, when a calibration was given)."""
+        data = {
             "sample_id": self.sample_id,
             "verdict": self.verdict.value,
             "reasons": list(self.reasons),
@@ -57,6 +59,9 @@ class SampleResult:
             },
             "images": [image.to_dict() for image in self.images],
         }
+        if self.measurements:
+            data["measurements"] = self.measurements
+        return data
 
 
 def _name(result: Prediction | InspectionError) -> str:
@@ -100,17 +105,76 @@ def _modality_result(
     )
 
 
+GI_PASHMINA_MAX_UM = 16.0
+
+
+def _fibre_check(result: ModalityResult, fibre: Mapping[str, Any]) -> tuple[ModalityResult, str]:
+    """Weigh a fibre modality's verdict against its measured mean diameter (GI: ≤ 16 µm).
+
+    A mean clearly above the limit (by more than two standard errors) makes the fibre an
+    imitation of GI Pashmina whatever the model says; one within the measuring uncertainty of
+    the limit leaves a genuine verdict inconclusive. Returns the result and a reason citing
+    the measurement.
+    """
+    n, mean, sd = fibre.get("n_fibres") or 0, fibre.get("mean_um"), fibre.get("sd_um")
+    if not n or mean is None:
+        return result, "fibre: no fibre diameter measured"
+    error = 2 * sd / math.sqrt(n) if sd is not None and n > 1 else math.inf
+    counted = f"{n} fibre{'s' if n != 1 else ''}"
+    if mean <= GI_PASHMINA_MAX_UM:
+        return result, f"fibre: mean diameter {mean:.1f} µm ≤ 16 µm GI limit ({counted})"
+    above = f"mean diameter {mean:.1f} µm > 16 µm GI limit ({counted})"
+    if mean - error > GI_PASHMINA_MAX_UM:
+        if result.verdict is not Verdict.IMITATION:
+            result = replace(
+                result, verdict=Verdict.IMITATION, reason=f"fibre: imitation — {above}"
+            )
+        return result, f"fibre: {above}"
+    if result.verdict is Verdict.GENUINE:
+        reason = f"fibre: inconclusive — {above}, within the measuring uncertainty"
+        result = replace(result, verdict=Verdict.INCONCLUSIVE, reason=reason)
+    return result, f"fibre: {above}, within the measuring uncertainty"
+
+
+def _measured_reason(modality: str, summary: Mapping[str, Any]) -> str:
+    """One line citing a weave's or an embroidery's measured regularity."""
+    if modality == "weave":
+        return (
+            f"weave: {summary.get('threads_per_cm_warp')} warp × "
+            f"{summary.get('threads_per_cm_weft')} weft threads/cm, spacing CV "
+            f"{100 * (summary.get('spacing_cv') or 0):.1f} % ({summary.get('grade')})"
+        )
+    return (
+        f"stitch: {summary.get('stitches_per_cm')} stitches/cm, length CV "
+        f"{100 * (summary.get('stitch_length_cv') or 0):.1f} % ({summary.get('grade')})"
+    )
+
+
 def aggregate(
     results_by_modality: Mapping[str, Sequence[Prediction | InspectionError]],
     *,
     sample_id: str | None = None,
+    measurements: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> SampleResult:
-    """Combine per-photo results, grouped by modality, into the sample verdict."""
+    """Combine per-photo results, grouped by modality, into the sample verdict.
+
+    ``measurements`` maps a modality to its calibrated summary (``craftvision.measure``); the
+    reasons cite them, and a fibre mean diameter clearly over the GI limit overrides a
+    genuine fibre verdict (see :func:`_fibre_check`).
+    """
+    measurements = dict(measurements or {})
     modalities = {
         name: _modality_result(name, results)
         for name, results in results_by_modality.items()
         if results
     }
+    measured: list[str] = []
+    for name, summary in measurements.items():
+        if name == "fibre" and name in modalities:
+            modalities[name], reason = _fibre_check(modalities[name], summary)
+            measured.append(reason)
+        elif name in modalities and summary.get("grade"):
+            measured.append(_measured_reason(name, summary))
     verdicts = [m.verdict for m in modalities.values()]
     if Verdict.IMITATION in verdicts:
         verdict = Verdict.IMITATION
@@ -120,10 +184,11 @@ def aggregate(
         verdict = Verdict.INCONCLUSIVE
     order = {Verdict.IMITATION: 0, Verdict.INCONCLUSIVE: 1, Verdict.GENUINE: 2}
     reasons = [m.reason for m in sorted(modalities.values(), key=lambda m: order[m.verdict])]
+    reasons += [reason for reason in measured if reason not in reasons]
     if not modalities:
         reasons = ["no photos to inspect"]
     images = [r for results in results_by_modality.values() for r in results]
-    return SampleResult(sample_id, verdict, reasons, modalities, images)
+    return SampleResult(sample_id, verdict, reasons, modalities, images, measurements)
 
 
 def modality_of(path: str | os.PathLike) -> str:
@@ -162,12 +227,15 @@ def inspect_sample(
     *,
     models: Mapping[str, str | os.PathLike] | None = None,
     threshold: float | None = None,
+    calibration: Any = None,
 ) -> SampleResult:
     """Inspect every photo of one product and return its :class:`SampleResult`.
 
     ``source`` is a folder (photos under ``fibre/``, ``weave/``, ``stitch/``), a list of such
     photos, or a CSV manifest with a ``modality`` column. ``models`` maps a modality to a bundle
     name or path; by default each modality uses the shipped model of that modality.
+    ``calibration`` (a ``craftvision.measure.Calibration`` or a profile file) adds every photo's
+    measurements and the sample's, which the verdict's reasons cite.
     """
     from craftvision.inspector import Inspector
     from craftvision.models.zoo import available_models
@@ -192,7 +260,31 @@ def inspect_sample(
                 f"but it was given {modality} photos"
             )
         results[modality] = inspector.predict(paths, on_error="record")
-    return aggregate(results, sample_id=sample_id)
+    measurements = _measure(groups, results, calibration) if calibration is not None else {}
+    return aggregate(results, sample_id=sample_id, measurements=measurements)
+
+
+def _measure(
+    groups: Mapping[str, list[Path]],
+    results: dict[str, list[Prediction | InspectionError]],
+    calibration: Any,
+) -> dict[str, Any]:
+    """Measure every photo; attach each photo's figures to its prediction (in place) and
+    return each modality's summary."""
+    from craftvision.measure import measure_paths, resolve_calibration, summarise
+
+    scale = resolve_calibration(calibration)
+    summaries: dict[str, Any] = {}
+    for modality, paths in groups.items():
+        measured = measure_paths(modality, paths, scale)
+        results[modality] = [
+            replace(prediction, measurements=figures.to_dict())
+            if isinstance(prediction, Prediction)
+            else prediction
+            for prediction, figures in zip(results[modality], measured, strict=True)
+        ]
+        summaries[modality] = summarise(modality, measured).to_dict()
+    return summaries
 
 
 __all__ = ["ModalityResult", "SampleResult", "aggregate", "inspect_sample"]

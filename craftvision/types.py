@@ -34,7 +34,8 @@ class Prediction:
     bundle's threshold (genuine if it reaches the threshold, imitation if ``1 - p`` does,
     inconclusive otherwise). ``out_of_distribution`` is set when the bundle's feature guard finds
     the image unlike the training data (``ood_score`` above the bundle's ``ood_threshold``); the
-    verdict is then ``inconclusive`` whatever the probabilities say.
+    verdict is then ``inconclusive`` whatever the probabilities say. ``measurements`` holds the
+    image's calibrated measurements (``craftvision.measure``) when a calibration was given.
     """
 
     path: str | None
@@ -47,11 +48,14 @@ class Prediction:
     model: str
     ood_score: float | None = None
     out_of_distribution: bool = False
+    measurements: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict; ``verdict`` as its string value."""
+        """JSON-ready dict; ``verdict`` as its string value (``measurements`` only if taken)."""
         data = asdict(self)
         data["verdict"] = self.verdict.value
+        if self.measurements is None:
+            del data["measurements"]
         return data
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -49,14 +50,33 @@ def _styled(verdict: str) -> str:
     return f"[{VERDICT_STYLE[verdict]}]{verdict}[/]"
 
 
+def _figures(measurements: dict[str, Any]) -> str:
+    """A photo's headline measurement, for the table."""
+    if "error" in measurements:
+        return "not measured"
+
+    def show(key: str) -> str:
+        value = measurements.get(key)
+        return "-" if value is None else f"{value:.3g}"
+
+    if measurements.get("modality") == "fibre":
+        return f"{measurements['n_fibres']} fibre(s), mean {show('mean_diameter_um')} µm"
+    if measurements.get("modality") == "weave":
+        return f"{show('threads_per_cm_warp')} × {show('threads_per_cm_weft')} threads/cm"
+    return f"{show('stitches_per_cm')} stitches/cm, CV {show('stitch_length_cv')}"
+
+
 def _table(results: list[Prediction | InspectionError]) -> Table:
     table = Table(header_style="bold")
-    for column in ("file", "class", "verdict", "confidence", "p(genuine)"):
+    measured = any(isinstance(r, Prediction) and r.measurements for r in results)
+    columns = ("file", "class", "verdict", "confidence", "p(genuine)")
+    for column in (*columns, "measured") if measured else columns:
         table.add_column(column, justify="right" if column[0] in "cp" else "left")
     for result in results:
         name = Path(result.path).name if result.path else "-"
         if isinstance(result, InspectionError):
-            table.add_row(name, "-", "[bold magenta]error[/]", "-", result.error.split(": ", 1)[-1])
+            error = result.error.split(": ", 1)[-1]
+            table.add_row(name, "-", "[bold magenta]error[/]", "-", error, *[""] * measured)
             continue
         table.add_row(
             name,
@@ -64,6 +84,7 @@ def _table(results: list[Prediction | InspectionError]) -> Table:
             _styled(result.verdict.value),
             f"{result.confidence:.3f}",
             f"{result.genuine_probability:.3f}",
+            *([_figures(result.measurements or {})] if measured else []),
         )
     return table
 
@@ -128,14 +149,22 @@ def _emit(results: list[Prediction | InspectionError], *, as_json: bool, out: Pa
 
 
 def _inspect_sample(
-    paths: list[str], model: str, threshold: float | None, as_json: bool, out: Path | None
+    paths: list[str],
+    model: str,
+    threshold: float | None,
+    as_json: bool,
+    out: Path | None,
+    calibration: Any = None,
 ) -> None:
     from craftvision.atomic import atomic_write_text
     from craftvision.sample import inspect_sample
 
     models = None if model == AUTO else {_modality_of_model(model): model}
     result = inspect_sample(
-        paths[0] if len(paths) == 1 else paths, models=models, threshold=threshold
+        paths[0] if len(paths) == 1 else paths,
+        models=models,
+        threshold=threshold,
+        calibration=calibration,
     )
     document = json.dumps(result.to_dict())
     if as_json:
@@ -181,6 +210,23 @@ def _explain(
     err_console.print(f"{len(written)} heatmap(s) written to {folder}", highlight=False)
 
 
+def _measured(
+    results: list[Prediction | InspectionError], calibration: Any
+) -> list[Prediction | InspectionError]:
+    """Each prediction with its photo's calibrated measurements (by the photo's modality)."""
+    from dataclasses import replace
+
+    from craftvision.measure import measure_paths
+
+    out: list[Prediction | InspectionError] = []
+    for result in results:
+        if isinstance(result, Prediction) and result.path is not None:
+            (figures,) = measure_paths(result.modality, [result.path], calibration)
+            result = replace(result, measurements=figures.to_dict())
+        out.append(result)
+    return out
+
+
 def _modality_of_model(model: str) -> str:
     """The modality a bundle serves."""
     from craftvision.models import read_metadata, resolve_model
@@ -218,6 +264,18 @@ def inspect(
     explain: Path | None = typer.Option(
         None, "--explain", help="Also write each photo's occlusion heatmap into this folder."
     ),
+    calibration: Path | None = typer.Option(
+        None,
+        "--calibration",
+        help="Calibration profile (`craftvision calibrate`): adds each photo's measurements, "
+        "which a sample's verdict then cites.",
+    ),
+    um_per_px: float | None = typer.Option(
+        None, "--um-per-px", min=1e-6, help="The scale given directly, µm per pixel."
+    ),
+    px_per_mm: float | None = typer.Option(
+        None, "--px-per-mm", min=1e-6, help="The scale given directly, pixels per mm."
+    ),
 ) -> None:
     """Inspect images: class, verdict (genuine / imitation / inconclusive), calibrated confidence.
 
@@ -229,7 +287,12 @@ def inspect(
     Example: `craftvision inspect --sample samples/product`
 
     Example: `craftvision inspect samples/fibre --explain heatmaps`
+
+    Example: `craftvision inspect --sample samples/product --calibration scope40x.json`
     """
+    from craftvision.measure import resolve_calibration
+
+    scale = resolve_calibration(calibration, um_per_px=um_per_px, px_per_mm=px_per_mm)
     if model != AUTO:
         from craftvision.models import resolve_model
 
@@ -239,7 +302,7 @@ def inspect(
             raise typer.BadParameter(
                 "heatmaps are per photo; drop --sample", param_hint="--explain"
             )
-        _inspect_sample(paths, model, threshold, as_json, out)
+        _inspect_sample(paths, model, threshold, as_json, out, scale)
         return
     files, missing = _expand(paths)
     try:
@@ -248,6 +311,8 @@ def inspect(
         err_console.print(f"interrupted: {len(stop.finished)} of {len(files)} image(s) finished")
         _emit(missing + stop.finished, as_json=as_json, out=out)
         raise typer.Exit(130) from None
+    if scale is not None:
+        inspected = _measured(inspected, scale)
     results = missing + inspected
     _emit(results, as_json=as_json, out=out)
     if explain is not None:
