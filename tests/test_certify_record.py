@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -189,6 +190,7 @@ def test_certify_package_never_imports_torch():
         "import sys, craftvision.certify as c\n"
         "import craftvision.certify.label, craftvision.certify.record, craftvision.certify.report\n"
         "import craftvision.certify.register, craftvision.certify.keys, craftvision.cli.app\n"
+        "import craftvision.certify.measurements, craftvision.measure\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -227,3 +229,29 @@ def test_modality_without_a_model_says_how_to_give_one(
     options = {"label": "JK-1", "lab": "LAB", "operator": "A", "key": keys[0]}
     with pytest.raises(ValueError, match=r"--model weave=BUNDLE\.onnx"):
         certify(sample, models={"fibre": brightness_bundle}, **options)
+
+
+def test_calibrated_certification_carries_measurements(keys, brightness_bundle, tmp_path):
+    import shutil
+
+    from craftvision.measure import Calibration
+
+    product = tmp_path / "calibrated"
+    shutil.copytree(Path(__file__).parents[1] / "samples" / "product" / "fibre", product / "fibre")
+    profile = Calibration.from_um_per_px(0.5).save(tmp_path / "scope.json")
+    record = certify(
+        product,
+        label="JK-PSH-7",
+        lab="LAB-01",
+        operator="A. Bhat",
+        key=keys[0],
+        models={"fibre": brightness_bundle},
+        calibration=profile,
+    )
+    measurements = record.data["measurements"]
+    assert measurements["calibrated"] is True
+    assert measurements["calibration"]["file"] == "scope.json"
+    assert measurements["fibre"]["n_images"] == 2
+    assert measurements["fibre"]["n_fibres"] > 0
+    assert measurements["fibre"]["mean_um"] > 0
+    assert verify(record, public_key=keys[1], images=product).ok

@@ -2,9 +2,9 @@
 :mod:`craftvision.measure`.
 
 Without a calibration the record says so instead of guessing units (DESIGN.md §3). With one,
-``craftvision.measure.measure_sample(photos_by_modality, calibration=FILE)`` must return a
-JSON-ready dict; fibre diameters listed under a key ending in ``diameters_um`` become the
-report's histogram.
+the record holds the profile's name, SHA-256 and scale, and what
+:func:`craftvision.measure.measure_sample` reports for each modality (fibre diameters listed
+under ``diameters_um`` become the report's histogram).
 
 Example:
     >>> sample_measurements({"fibre": []}, None)["calibrated"]
@@ -18,29 +18,35 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from craftvision.errors import ConfigError
+from craftvision.certify.record import sha256_file
 
 
 def sample_measurements(
     photos: Mapping[str, Sequence[Path]], calibration: str | os.PathLike | None
 ) -> dict[str, Any]:
-    """Measure every photo of a sample, by modality, with the calibration profile.
+    """Measure every photo of a sample, by modality, with the calibration profile file.
 
-    Returns ``{"calibrated": False, "note": ...}`` without a calibration.
+    Returns ``{"calibrated": False, "note": ...}`` without a calibration. A missing or invalid
+    profile raises :class:`craftvision.measure.calibration.CalibrationError` naming the file.
     """
     if calibration is None:
         return {
             "calibrated": False,
             "note": "no calibration given: measurements in real units need --calibration FILE",
         }
-    try:
-        from craftvision.measure import measure_sample
-    except ImportError as err:
-        raise ConfigError(
-            f"{calibration}: measurements need craftvision.measure.measure_sample, which this "
-            "installation lacks; certify without --calibration"
-        ) from err
-    return {"calibrated": True, **measure_sample(dict(photos), calibration=calibration)}
+    from craftvision.measure import load_calibration, measure_sample
+
+    scale = load_calibration(calibration)
+    return {
+        "calibrated": True,
+        "calibration": {
+            "file": Path(calibration).name,
+            "sha256": sha256_file(calibration),
+            "um_per_px": scale.um_per_px,
+            "source": scale.source,
+        },
+        **measure_sample(dict(photos), scale),
+    }
 
 
 __all__ = ["sample_measurements"]

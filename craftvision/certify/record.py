@@ -330,12 +330,11 @@ def build_record(
     for what, value in (("lab", lab), ("operator", operator)):
         if not value.strip():
             raise ConfigError(f"the {what} must not be empty")
-    if calibration is not None and not Path(calibration).is_file():
-        raise RecordError(f"{calibration}: no such calibration file")
     root = Path(sample_dir)
     label_field = _label(label, label_rule, root)
     photos = _Photos.find(root, skip=Path(label) if label_field["source"] == "photo" else None)
     resolved = {m: _bundle(m, (models or {}).get(m)) for m in sorted(photos.by_modality)}
+    measurements = sample_measurements(photos.by_modality, calibration)
     paths = [p for group in photos.by_modality.values() for p in group]
     chosen = {m: path for m, (path, _) in resolved.items()}
     result = inspect_sample(paths, models=chosen, threshold=threshold)
@@ -346,12 +345,6 @@ def build_record(
         for path in group
     ]
     summary = result.to_dict()
-    measurements = sample_measurements(photos.by_modality, calibration)
-    if calibration is not None:
-        measurements["calibration"] = {
-            "file": Path(calibration).name,
-            "sha256": sha256_file(calibration),
-        }
     return {
         "format": RECORD_FORMAT,
         "record_id": str(uuid.uuid4()),
