@@ -1,0 +1,296 @@
+"""Accuracy and speed of ``craftvision.measure`` against the renderers' ground truth.
+
+Prints the acceptance figures of the measurement issue:
+
+- fibre mean diameter per image: median absolute error over renders spanning 0.25-1.0 µm/px
+  and 10-40 µm (target ≤ 0.5 µm), with how often the fibre count is right;
+- cuticle scale interval: median relative error (target ≤ 10 %);
+- sample mean over ~200 fibres of one population (target within 0.3 µm);
+- weave threads per cm (target within 3 %) and spacing CV, by class;
+- stitch length CV (target within 0.05) and stitches per cm (target within 5 %), by type;
+- calibration from a rendered stage micrometer (target within 1 %);
+- time to measure a 1280x960 fibre field on one core (target < 0.5 s).
+
+    python bench/measure_accuracy.py                 # the full figures (several minutes)
+    python bench/measure_accuracy.py --quick         # a smaller, faster run
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import cv2
+import numpy as np
+
+from craftvision.datasets.synth import fibre as fibre_synth
+from craftvision.datasets.synth import stitch as stitch_synth
+from craftvision.datasets.synth import weave as weave_synth
+from craftvision.datasets.synth.micrometer import render_micrometer
+from craftvision.errors import MeasurementError
+from craftvision.measure import (
+    Calibration,
+    calibrate_micrometer,
+    measure_fibres,
+    measure_stitch,
+    measure_weave,
+)
+
+FIBRE_LABELS = ("pashmina", "wool", "other_animal", "synthetic")
+STITCH_TYPES = [
+    (label, kind) for label, kinds in stitch_synth.STITCH_TYPES.items() for kind in kinds
+]
+
+
+def _init() -> None:
+    cv2.setNumThreads(1)
+
+
+def _fibre_case(seed: int) -> dict:
+    """One field: a random kind with its mean diameter drawn over 10-40 µm, a random scale."""
+    rng = np.random.default_rng(seed)
+    label = FIBRE_LABELS[seed % len(FIBRE_LABELS)]
+    pop = fibre_synth.draw_population(rng, label)
+    mean = float(rng.uniform(10.0, 40.0))
+    pop = dataclasses.replace(
+        pop, diameter_um=mean, diameter_sd_um=pop.diameter_sd_um * mean / pop.diameter_um
+    )
+    um_per_px = float(rng.uniform(0.25, 1.0))
+    image, truth = fibre_synth.render_fibre(
+        rng, label, um_per_px=um_per_px, size=512, population=pop
+    )
+    result = measure_fibres(image, Calibration.from_um_per_px(um_per_px))
+    intervals = [f.scale_interval_um for f in result.fibres if f.scale_interval_um is not None]
+    return {
+        "um_per_px": um_per_px,
+        "truth": truth["diameter_um"],
+        "truth_n": truth["n_fibres"],
+        "found": result.n_fibres,
+        "mean": result.mean_diameter_um,
+        "truth_interval": truth["scale_interval_um"],
+        "interval": float(np.mean(intervals)) if intervals else None,
+    }
+
+
+def _sample_case(args: tuple[int, str, float]) -> dict:
+    """One physical sample imaged until its fields hold about 200 fibres."""
+    seed, label, um_per_px = args
+    rng = np.random.default_rng(seed)
+    pop = fibre_synth.draw_population(rng, label)
+    truth: list[float] = []
+    found: list[float] = []
+    while len(truth) < 200:
+        image, t = fibre_synth.render_fibre(
+            rng, label, um_per_px=um_per_px, size=512, population=pop
+        )
+        truth += t["diameters_um"]
+        result = measure_fibres(image, Calibration.from_um_per_px(um_per_px))
+        found += [f.diameter_um for f in result.fibres]
+    return {
+        "label": label,
+        "um_per_px": um_per_px,
+        "n_truth": len(truth),
+        "n_found": len(found),
+        "truth": float(np.mean(truth)),
+        "mean": float(np.mean(found)),
+    }
+
+
+def _weave_case(seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    label = weave_synth.CLASSES[seed % len(weave_synth.CLASSES)]
+    image, t = weave_synth.render_sample(rng, label, 1, size=512)[0]
+    try:
+        r = measure_weave(
+            image, Calibration.from_px_per_mm(t["px_per_mm"]), warp_angle_deg=t["angle_deg"]
+        )
+    except MeasurementError:
+        return {"label": label, "failed": True}
+    return {
+        "label": label,
+        "failed": False,
+        "errors": [
+            r.threads_per_cm_warp / t["threads_per_cm_warp"] - 1,
+            r.threads_per_cm_weft / t["threads_per_cm_weft"] - 1,
+        ],
+        "cv": r.spacing_cv,
+        "truth_cv": t["spacing_cv"],
+    }
+
+
+def _stitch_case(seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    label, kind = STITCH_TYPES[seed % len(STITCH_TYPES)]
+    ppm = stitch_synth.draw_px_per_mm(rng)
+    construction = stitch_synth.draw_construction(rng, label, px_per_mm=ppm, stitch_type=kind)
+    image, t = stitch_synth.render_stitch(
+        rng, label, px_per_mm=ppm, size=384, construction=construction
+    )
+    try:
+        r = measure_stitch(image, Calibration.from_px_per_mm(ppm))
+    except MeasurementError:
+        return {"type": kind, "failed": True}
+    return {
+        "type": kind,
+        "failed": False,
+        "per_cm": r.stitches_per_cm / t["stitches_per_cm"] - 1,
+        "cv": r.stitch_length_cv - t["stitch_length_cv"],
+    }
+
+
+def _calibration_case(seed: int) -> float:
+    rng = np.random.default_rng(seed)
+    um_per_px = float(rng.uniform(0.2, 1.2))
+    size = (960, 1280) if seed % 2 else (480, 640)
+    image, _ = render_micrometer(rng, um_per_px=um_per_px, size=size)
+    return calibrate_micrometer(image, 10.0).um_per_px / um_per_px - 1
+
+
+def _speed(repeats: int) -> tuple[float, float]:
+    """Median CPU and wall seconds to measure a 1280x960 field (4 fibres at 0.5 µm/px)."""
+    cpu, wall = [], []
+    for seed in range(repeats):
+        rng = np.random.default_rng(1000 + seed)
+        image, _ = fibre_synth.render_fibre(
+            rng, FIBRE_LABELS[seed % 4], um_per_px=0.5, size=1280, layout="field"
+        )
+        image = np.ascontiguousarray(image[:960])
+        c0, w0 = time.process_time(), time.perf_counter()
+        measure_fibres(image, Calibration.from_um_per_px(0.5))
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - w0)
+    return float(np.median(cpu)), float(np.median(wall))
+
+
+def _pct(values: list[float], limit: float) -> str:
+    return f"{100 * np.mean(np.abs(values) <= limit):.0f} %"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer renders (a smoke run)")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", type=str, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    n_fibre, n_weave, n_stitch, n_cal, samples = (
+        (60, 30, 24, 10, 1) if args.quick else (500, 120, 120, 50, 4)
+    )
+    seeds = lambda n, k: [args.seed * 100_000 + k * 10_000 + i for i in range(n)]  # noqa: E731
+    _init()
+    with ProcessPoolExecutor(args.workers, initializer=_init) as pool:
+        fibres = list(pool.map(_fibre_case, seeds(n_fibre, 1), chunksize=4))
+        plan = [("pashmina", 0.5), ("wool", 0.5), ("pashmina", 0.25), ("pashmina", 1.0)][:samples]
+        pooled = list(
+            pool.map(
+                _sample_case,
+                [(s, lab, ump) for s, (lab, ump) in zip(seeds(samples, 2), plan, strict=True)],
+            )
+        )
+        weaves = list(pool.map(_weave_case, seeds(n_weave, 3), chunksize=2))
+        stitches = list(pool.map(_stitch_case, seeds(n_stitch, 4), chunksize=2))
+        calibrations = list(pool.map(_calibration_case, seeds(n_cal, 5)))
+    cpu, wall = _speed(3 if args.quick else 7)
+
+    figures: dict = {}
+    measured = [f for f in fibres if f["mean"] is not None]
+    errors = [f["mean"] - f["truth"] for f in measured]
+    figures["fibre_images"] = len(fibres)
+    figures["fibre_median_abs_error_um"] = float(np.median(np.abs(errors)))
+    figures["fibre_bias_um"] = float(np.median(errors))
+    figures["fibre_none_found"] = len(fibres) - len(measured)
+    figures["fibre_count_right"] = float(np.mean([f["found"] == f["truth_n"] for f in fibres]))
+    print(f"fibre diameter, {len(fibres)} fields, 10-40 µm at 0.25-1.0 µm/px:")
+    print(
+        f"  median |error| {figures['fibre_median_abs_error_um']:.3f} µm (target ≤ 0.5), "
+        f"median error {figures['fibre_bias_um']:+.3f} µm, within 0.5 µm {_pct(errors, 0.5)}; "
+        f"no fibre found in {figures['fibre_none_found']}; fibre count right in "
+        f"{100 * figures['fibre_count_right']:.0f} %"
+    )
+    for lo, hi in ((0.25, 0.5), (0.5, 0.75), (0.75, 1.0)):
+        part = [f["mean"] - f["truth"] for f in measured if lo <= f["um_per_px"] < hi + 1e-9]
+        print(
+            f"    {lo:.2f}-{hi:.2f} µm/px: median |error| {np.median(np.abs(part)):.3f} µm, "
+            f"median {np.median(part):+.3f} µm"
+        )
+    scaled = [f for f in fibres if f["truth_interval"] is not None]
+    rel = [f["interval"] / f["truth_interval"] - 1 for f in scaled if f["interval"] is not None]
+    figures["scale_median_abs_rel_error"] = float(np.median(np.abs(rel))) if rel else None
+    figures["scale_coverage"] = len(rel) / max(1, len(scaled))
+    print(
+        f"scale interval, {len(scaled)} fields with scaled fibres: median |error| "
+        f"{100 * figures['scale_median_abs_rel_error']:.1f} % (target ≤ 10 %), within 10 % "
+        f"{_pct(rel, 0.10)}, measured in {100 * figures['scale_coverage']:.0f} % of them"
+    )
+    figures["samples"] = pooled
+    for s in pooled:
+        print(
+            f"sample mean, {s['label']} at {s['um_per_px']} µm/px: {s['n_found']} fibres measured "
+            f"({s['n_truth']} drawn), mean {s['mean']:.2f} µm vs {s['truth']:.2f} µm: "
+            f"error {s['mean'] - s['truth']:+.2f} µm (target within 0.3)"
+        )
+    for label in weave_synth.CLASSES:
+        cases = [w for w in weaves if w["label"] == label]
+        ok = [w for w in cases if not w["failed"]]
+        errs = [e for w in ok for e in w["errors"]]
+        cv = np.median([w["cv"] for w in ok])
+        true_cv = np.median([w["truth_cv"] for w in ok])
+        figures[f"weave_{label}"] = {
+            "median_abs_rel_error": float(np.median(np.abs(errs))),
+            "within_3pct": float(np.mean(np.abs(errs) <= 0.03)),
+            "failed": len(cases) - len(ok),
+            "spacing_cv": float(cv),
+            "truth_spacing_cv": float(true_cv),
+        }
+        print(
+            f"weave {label}: threads/cm median |error| {100 * np.median(np.abs(errs)):.2f} %, "
+            f"within 3 % {_pct(errs, 0.03)} (of {len(errs)} systems; {len(cases) - len(ok)} "
+            f"photos unmeasured); spacing CV {cv:.3f} (truth {true_cv:.3f})"
+        )
+    for _, kind in STITCH_TYPES:
+        cases = [s for s in stitches if s["type"] == kind]
+        ok = [s for s in cases if not s["failed"]]
+        per_cm = [s["per_cm"] for s in ok]
+        cv = [s["cv"] for s in ok]
+        figures[f"stitch_{kind}"] = {
+            "per_cm_median_abs_rel_error": float(np.median(np.abs(per_cm))) if ok else None,
+            "cv_median_abs_error": float(np.median(np.abs(cv))) if ok else None,
+            "failed": len(cases) - len(ok),
+        }
+        if ok:
+            print(
+                f"stitch {kind}: stitches/cm median |error| "
+                f"{100 * np.median(np.abs(per_cm)):.1f} % "
+                f"(within 5 % {_pct(per_cm, 0.05)}), length CV median |error| "
+                f"{np.median(np.abs(cv)):.3f} (within 0.05 {_pct(cv, 0.05)}); "
+                f"{len(cases) - len(ok)} of {len(cases)} unmeasured"
+            )
+        else:
+            print(f"stitch {kind}: none of {len(cases)} measured")
+    figures["calibration_max_abs_rel_error"] = float(np.max(np.abs(calibrations)))
+    print(
+        f"calibration, {len(calibrations)} micrometer photos at 0.2-1.2 µm/px: max |error| "
+        f"{100 * figures['calibration_max_abs_rel_error']:.3f} %, median "
+        f"{100 * np.median(np.abs(calibrations)):.3f} % (target within 1 %)"
+    )
+    figures["speed_cpu_s"], figures["speed_wall_s"] = cpu, wall
+    print(
+        f"speed, 1280x960 fibre field on one core: {cpu:.3f} s CPU, {wall:.3f} s wall "
+        "(target < 0.5 s)"
+    )
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(
+                figures,
+                handle,
+                indent=2,
+                default=lambda v: None if v is None or math.isnan(v) else v,
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""craftvision calibrate / measure on the command line, and measurements in sample verdicts."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from craftvision.cli import app
+from craftvision.datasets.synth.fibre import render_fibre
+from craftvision.datasets.synth.micrometer import render_micrometer
+from craftvision.measure import Calibration, measure_sample
+from craftvision.sample import aggregate
+from craftvision.types import Prediction, Verdict
+
+runner = CliRunner()
+
+
+def _write(path, image):
+    cv2.imwrite(str(path), image[..., ::-1] if image.ndim == 3 else image)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fibres(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fibres")
+    truths = []
+    for i in range(2):
+        image, truth = render_fibre(
+            np.random.default_rng(i + 1), "wool", um_per_px=0.5, layout="strip"
+        )
+        _write(root / f"f{i}.png", image)
+        truths.append(truth["diameter_um"])
+    return root, truths
+
+
+def test_calibrate_writes_a_profile(tmp_path):
+    image, _ = render_micrometer(np.random.default_rng(0), um_per_px=0.5)
+    photo = _write(tmp_path / "micrometer.png", image)
+    result = runner.invoke(app, ["calibrate", str(photo), "--division-um", "10"])
+    assert result.exit_code == 0, result.output
+    assert float(result.stdout.split()[0]) == pytest.approx(0.5, rel=0.01)
+    profile = json.loads((tmp_path / "micrometer.calibration.json").read_text())
+    assert profile["um_per_px"] == pytest.approx(0.5, rel=0.01)
+
+
+def test_measure_fibre_json_lines_then_summary(fibres, tmp_path):
+    root, truths = fibres
+    Calibration.from_um_per_px(0.5).save(tmp_path / "scope.json")
+    plot = tmp_path / "hist.png"
+    args = ["measure", "fibre", str(root), "--calibration", str(tmp_path / "scope.json")]
+    result = runner.invoke(app, [*args, "--json", "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    *images, summary = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["mean_diameter_um"] for r in images] == pytest.approx(truths, abs=0.5)
+    assert summary["summary"] and summary["n_fibres"] == 2 and summary["grade"] == "fails"
+    assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_measure_without_calibration_says_how_and_keeps_ratios(fibres):
+    root, _ = fibres
+    result = runner.invoke(app, ["measure", "fibre", str(root / "f0.png"), "--json"])
+    assert result.exit_code == 0
+    assert "craftvision calibrate" in result.stderr
+    record = json.loads(result.stdout.splitlines()[0])
+    assert record["mean_diameter_um"] is None and record["mean_diameter_px"] > 0
+
+
+def test_measure_reports_bad_files_and_bad_options(fibres, tmp_path):
+    root, _ = fibres
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    result = runner.invoke(
+        app,
+        [
+            "measure",
+            "fibre",
+            str(root / "f0.png"),
+            str(tmp_path / "broken.png"),
+            "--um-per-px",
+            "0.5",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "broken.png" in result.stderr and "f0.png" in result.stdout
+    assert runner.invoke(app, ["measure", "fiber", str(root)]).exit_code == 2
+    plot = runner.invoke(app, ["measure", "weave", str(root), "--plot", str(tmp_path / "x.png")])
+    assert plot.exit_code != 0
+    help_text = runner.invoke(app, ["measure", "--help"]).stdout
+    assert "Example" in help_text and "--calibration" in help_text
+
+
+def test_measure_sample_for_records(fibres):
+    root, _ = fibres
+    data = measure_sample({"fibre": sorted(root.glob("*.png"))}, Calibration.from_um_per_px(0.5))
+    assert len(data["fibre"]["diameters_um"]) == 2 and len(data["fibre"]["images"]) == 2
+
+
+def _fibre_photo(verdict):
+    return Prediction("/s/fibre/a.png", "pashmina", verdict, 0.95, 0.95, {}, "fibre", "fibre")
+
+
+@pytest.mark.parametrize(
+    ("model", "mean", "sd", "verdict", "reason"),
+    [
+        (Verdict.GENUINE, 21.4, 3.0, Verdict.IMITATION, "mean diameter 21.4 µm > 16 µm GI limit"),
+        (Verdict.GENUINE, 16.3, 3.0, Verdict.INCONCLUSIVE, "within the measuring uncertainty"),
+        (Verdict.GENUINE, 13.2, 2.0, Verdict.GENUINE, "mean diameter 13.2 µm ≤ 16 µm GI limit"),
+    ],
+)
+def test_sample_reasons_cite_the_fibre_diameter(model, mean, sd, verdict, reason):
+    fibre = {"n_fibres": 40, "mean_um": mean, "sd_um": sd}
+    result = aggregate({"fibre": [_fibre_photo(model)]}, measurements={"fibre": fibre})
+    assert result.verdict is verdict
+    assert any(reason in r for r in result.reasons)
+    assert result.to_dict()["measurements"]["fibre"]["mean_um"] == mean

@@ -1,0 +1,105 @@
+"""Fibre diameters, scale spacing, sample statistics and the fineness grade."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from craftvision.datasets.synth.fibre import draw_population, render_fibre
+from craftvision.errors import MeasurementError
+from craftvision.measure import (
+    Calibration,
+    FibreImageResult,
+    grade_fineness,
+    histogram_png,
+    measure_fibres,
+    summarise_fibres,
+)
+
+HALF = Calibration.from_um_per_px(0.5)
+
+
+@pytest.mark.parametrize(("seed", "label"), [(1, "wool"), (2, "pashmina"), (3, "synthetic")])
+def test_strip_diameter_within_half_a_micron(seed, label):
+    image, truth = render_fibre(np.random.default_rng(seed), label, um_per_px=0.5, layout="strip")
+    result = measure_fibres(image, HALF)
+    assert result.n_fibres == 1
+    assert result.mean_diameter_um == pytest.approx(truth["diameter_um"], abs=0.5)
+
+
+@pytest.mark.parametrize(("seed", "label", "um_per_px"), [(5, "wool", 0.85), (3, "pashmina", 0.5)])
+def test_field_finds_each_fibre_through_crossings(seed, label, um_per_px):
+    image, truth = render_fibre(np.random.default_rng(seed), label, um_per_px=um_per_px, size=384)
+    result = measure_fibres(image, Calibration.from_um_per_px(um_per_px))
+    assert result.n_fibres == truth["n_fibres"] > 1
+    found = sorted(f.diameter_um for f in result.fibres)
+    assert found == pytest.approx(sorted(truth["diameters_um"]), abs=1.0)
+
+
+@pytest.mark.parametrize(("seed", "label"), [(1, "pashmina"), (2, "pashmina"), (3, "wool")])
+def test_scale_interval_within_fifteen_percent(seed, label):
+    image, truth = render_fibre(np.random.default_rng(seed), label, um_per_px=0.5, size=384)
+    result = measure_fibres(image, HALF)
+    assert result.mean_scale_interval_um == pytest.approx(truth["scale_interval_um"], rel=0.15)
+    assert result.scale_ratio == pytest.approx(
+        result.mean_scale_interval_um / result.mean_diameter_um, rel=0.2
+    )
+
+
+def test_without_calibration_only_pixels_and_ratios():
+    image, truth = render_fibre(np.random.default_rng(1), "wool", um_per_px=0.5, layout="strip")
+    result = measure_fibres(image)
+    record = result.to_dict()
+    assert record["mean_diameter_um"] is None and not record["calibrated"]
+    assert "craftvision calibrate" in record["note"]
+    assert record["mean_diameter_px"] == pytest.approx(truth["diameter_um"] / 0.5, abs=1.0)
+    sample = summarise_fibres([result])
+    assert sample.unit == "px" and sample.grade.grade == "ungraded"
+    assert sample.to_dict()["mean_um"] is None
+
+
+def test_blank_field_has_no_fibres_and_tiny_images_are_refused():
+    assert measure_fibres(np.full((120, 160, 3), 230, np.uint8), HALF).n_fibres == 0
+    with pytest.raises(MeasurementError, match=r"<array>: 10x8 px is too small"):
+        measure_fibres(np.zeros((8, 10, 3), np.uint8), HALF)
+
+
+def test_sample_statistics_and_histogram():
+    rng = np.random.default_rng(7)
+    pop = draw_population(rng, "pashmina")
+    results = [
+        measure_fibres(
+            render_fibre(rng, "pashmina", um_per_px=0.5, size=256, population=pop)[0], HALF
+        )
+        for _ in range(3)
+    ]
+    sample = summarise_fibres(results)
+    assert sample.n_fibres >= 2 and sample.unit == "µm"
+    assert sample.mean == pytest.approx(pop.diameter_um, abs=2.0)
+    data = sample.to_dict()
+    assert data["diameters_um"] and sum(data["histogram"]["counts"]) == sample.n_fibres
+    assert data["grade"] == "gi_pashmina"
+    assert histogram_png(sample).startswith(b"\x89PNG")
+
+
+def test_mixing_calibrated_and_uncalibrated_images_is_refused():
+    calibrated = FibreImageResult(None, 10, 10, (), 0.5)
+    plain = FibreImageResult(None, 10, 10, (), None)
+    with pytest.raises(MeasurementError, match="cannot pool"):
+        summarise_fibres([calibrated, plain])
+
+
+@pytest.mark.parametrize(
+    ("mean", "cv", "coarse", "grade", "words"),
+    [
+        (13.4, 20.0, 0.0, "gi_pashmina", "13.4 µm ≤ 16 µm"),
+        (17.5, 22.0, 1.0, "cashmere", "cashmere-grade"),
+        (18.0, 30.0, 0.0, "fails", "CV 30.0 % > 24 %"),
+        (18.0, 20.0, 5.0, "fails", "5.0 % of fibres over 30 µm > 3 %"),
+        (21.4, 20.0, 0.0, "fails", "mean diameter 21.4 µm > 19 µm"),
+    ],
+)
+def test_fineness_rules(mean, cv, coarse, grade, words):
+    result = grade_fineness(mean, cv, coarse, 200)
+    assert result.grade == grade
+    assert words in result.rule

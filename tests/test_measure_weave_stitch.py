@@ -1,0 +1,59 @@
+"""Weave density and regularity; stitch figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from craftvision.datasets.synth.stitch import render_sample as render_stitches
+from craftvision.datasets.synth.weave import render_weave
+from craftvision.errors import MeasurementError
+from craftvision.measure import Calibration, measure_stitch, measure_weave
+from craftvision.measure.stitch import regularity_grade as stitch_grade
+from craftvision.measure.weave import regularity_grade as weave_grade
+
+
+@pytest.mark.parametrize("label", ["powerloom", "jacquard_machine"])
+def test_machine_cloth_threads_per_cm_within_three_percent(label):
+    image, truth = render_weave(np.random.default_rng(5), label, px_per_mm=20.0, size=256)
+    calibration = Calibration.from_px_per_mm(20.0)
+    result = measure_weave(image, calibration, warp_angle_deg=truth["angle_deg"])
+    assert result.threads_per_cm_warp == pytest.approx(truth["threads_per_cm_warp"], rel=0.03)
+    assert result.threads_per_cm_weft == pytest.approx(truth["threads_per_cm_weft"], rel=0.03)
+
+
+def test_hand_woven_spacing_is_less_regular_than_machine():
+    hand, _ = render_weave(np.random.default_rng(12), "kani_handwoven", px_per_mm=20.0, size=256)
+    machine, _ = render_weave(np.random.default_rng(13), "powerloom", px_per_mm=20.0, size=256)
+    hand_result, machine_result = measure_weave(hand), measure_weave(machine)
+    assert hand_result.spacing_cv > 2 * machine_result.spacing_cv
+    assert hand_result.grade == "hand-irregular"
+
+
+def test_weave_without_calibration_keeps_ratios():
+    image, _ = render_weave(np.random.default_rng(5), "powerloom", px_per_mm=20.0, size=256)
+    record = measure_weave(image).to_dict()
+    assert record["threads_per_cm_warp"] is None and "craftvision calibrate" in record["note"]
+    assert record["warp_pitch_px"] > 0 and record["balance"] > 0 and record["grade"]
+
+
+def test_grades():
+    assert weave_grade(0.01)[0] == "machine-regular"
+    assert weave_grade(0.04)[0] == "intermediate"
+    assert stitch_grade(0.01)[0] == "machine-regular"
+    assert stitch_grade(0.25)[0] == "hand-irregular"
+
+
+def test_stitch_figures_and_units():
+    image, _ = render_stitches(np.random.default_rng(2), "machine_embroidery", 1, px_per_mm=30)[0]
+    calibrated = measure_stitch(image, Calibration.from_px_per_mm(30)).to_dict()
+    assert calibrated["stitches_per_cm"] > 0 and calibrated["stitch_length_mm"] > 0
+    plain = measure_stitch(image).to_dict()
+    assert plain["stitches_per_cm"] is None and plain["stitch_length_px"] > 0
+    assert plain["stitch_length_cv"] == calibrated["stitch_length_cv"]
+
+
+@pytest.mark.parametrize("measure", [measure_weave, measure_stitch])
+def test_tiny_images_are_refused_naming_them(measure):
+    with pytest.raises(MeasurementError, match="<array>: 20x20 px is too small"):
+        measure(np.zeros((20, 20, 3), np.uint8))
