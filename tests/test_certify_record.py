@@ -254,4 +254,7 @@ def test_calibrated_certification_carries_measurements(keys, brightness_bundle, 
     assert measurements["fibre"]["n_images"] == 2
     assert measurements["fibre"]["n_fibres"] > 0
     assert measurements["fibre"]["mean_um"] > 0
+    first = record.data["images"][0]
+    assert first["result"]["measurements"]["path"] == first["file"]
+    assert any("µm" in reason for reason in record.data["sample"]["reasons"])
     assert verify(record, public_key=keys[1], images=product).ok

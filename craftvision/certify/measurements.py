@@ -1,43 +1,45 @@
-"""The measurements an inspection record carries: the one place certification calls
-:mod:`craftvision.measure`.
+"""The calibration an inspection record is measured with.
 
-Without a calibration the record says so instead of guessing units (DESIGN.md §3). With one,
-the record holds the profile's name, SHA-256 and scale, and what
-:func:`craftvision.measure.measure_sample` reports for each modality (fibre diameters listed
-under ``diameters_um`` become the report's histogram).
+Measuring is :func:`craftvision.sample.inspect_sample`'s job (given a calibration it measures
+every photo, and the sample verdict's reasons cite the figures), so that ``certify`` and
+``inspect --sample`` agree. This module loads the profile before anything is inspected, and
+states in the record which profile it was; without one, the record says that measurements in
+real units were not taken instead of guessing (DESIGN.md §3).
 
 Example:
-    >>> sample_measurements({"fibre": []}, None)["calibrated"]
+    >>> record_calibration(None)[1]["calibrated"]
     False
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from craftvision.certify.record import sha256_file
 
+if TYPE_CHECKING:
+    from craftvision.measure import Calibration
 
-def sample_measurements(
-    photos: Mapping[str, Sequence[Path]], calibration: str | os.PathLike | None
-) -> dict[str, Any]:
-    """Measure every photo of a sample, by modality, with the calibration profile file.
 
-    Returns ``{"calibrated": False, "note": ...}`` without a calibration. A missing or invalid
-    profile raises :class:`craftvision.measure.calibration.CalibrationError` naming the file.
+def record_calibration(
+    calibration: str | os.PathLike | None,
+) -> tuple[Calibration | None, dict[str, Any]]:
+    """The loaded profile (None without one) and the record's ``measurements`` header.
+
+    A missing or invalid profile raises :class:`craftvision.measure.calibration.CalibrationError`
+    naming the file.
     """
     if calibration is None:
-        return {
+        return None, {
             "calibrated": False,
             "note": "no calibration given: measurements in real units need --calibration FILE",
         }
-    from craftvision.measure import load_calibration, measure_sample
+    from craftvision.measure import load_calibration
 
     scale = load_calibration(calibration)
-    return {
+    header = {
         "calibrated": True,
         "calibration": {
             "file": Path(calibration).name,
@@ -45,8 +47,8 @@ def sample_measurements(
             "um_per_px": scale.um_per_px,
             "source": scale.source,
         },
-        **measure_sample(dict(photos), scale),
     }
+    return scale, header
 
 
-__all__ = ["sample_measurements"]
+__all__ = ["record_calibration"]

@@ -303,6 +303,8 @@ def _image_entry(photos: _Photos, path: Path, modality: str, result: Any) -> dic
     else:
         outcome = result.to_dict()
         outcome.pop("path")
+        if isinstance(outcome.get("measurements"), dict) and "path" in outcome["measurements"]:
+            outcome["measurements"]["path"] = name
     return {
         "file": name,
         "modality": modality,
@@ -324,7 +326,7 @@ def build_record(
     label_rule: LabelIdRule | None = None,
 ) -> dict[str, Any]:
     """Inspect a sample folder and return the unsigned record body (see :func:`certify`)."""
-    from craftvision.certify.measurements import sample_measurements
+    from craftvision.certify.measurements import record_calibration
     from craftvision.sample import inspect_sample
 
     for what, value in (("lab", lab), ("operator", operator)):
@@ -334,10 +336,10 @@ def build_record(
     label_field = _label(label, label_rule, root)
     photos = _Photos.find(root, skip=Path(label) if label_field["source"] == "photo" else None)
     resolved = {m: _bundle(m, (models or {}).get(m)) for m in sorted(photos.by_modality)}
-    measurements = sample_measurements(photos.by_modality, calibration)
+    scale, measurements = record_calibration(calibration)
     paths = [p for group in photos.by_modality.values() for p in group]
     chosen = {m: path for m, (path, _) in resolved.items()}
-    result = inspect_sample(paths, models=chosen, threshold=threshold)
+    result = inspect_sample(paths, models=chosen, threshold=threshold, calibration=scale)
     by_path = {Path(r.path): r for r in result.images if r.path is not None}
     images = [
         _image_entry(photos, path, modality, by_path[path])
@@ -345,6 +347,7 @@ def build_record(
         for path in group
     ]
     summary = result.to_dict()
+    measurements.update(result.measurements)
     return {
         "format": RECORD_FORMAT,
         "record_id": str(uuid.uuid4()),
