@@ -2,13 +2,20 @@
 
 Embroidery is cut into overlapping tiles, each small enough that its stitches run one way
 (designs curve). In each tile the stitch direction is the dominant direction of the thread
-edges (the structure tensor), the tile is turned so the stitches run along its rows, and every
-row is followed along the stitches: a stitch ends where its thread dives into the cloth, which
-shows as a sharp change of light along the row (the thread darkens and the ground shows
-between stitches). The distances between consecutive ends along a row are the stitch lengths;
-their CV is the hand's irregularity (machines repeat one length). Stitches per cm counts
-stitch ends along the rows. The angle spread is the SD of the tiles' stitch directions about
-their smooth trend (hand stitches waver; machine stitches keep one angle).
+edges (the structure tensor) and the thread spacing the strongest period across them; the tile
+is turned so the stitches run along its rows, and every row along the crown of a thread is
+followed: a stitch ends where its thread dives into the cloth, a dip of light (the thread
+darkens there and the shadowed ground shows between stitches). The distances between
+consecutive ends along a row are the stitch lengths; the figures are robust ones (median, and
+the CV from the interquartile range) because a missed or a false end makes an outlier.
+Stitches per cm counts stitches along the rows. The angle spread is the SD of the tiles'
+stitch directions about their smooth trend (hand stitches waver; machine stitches keep one
+angle).
+
+Limits: a stitch must be resolved (thread a few pixels wide, ends visible); rows of hand
+stitches that waver by more than a thread over a stitch length drift onto their neighbours,
+and satin stitches side by side are counted along the stitch (their length), not across the
+column.
 
 Example:
     >>> import numpy as np
@@ -51,20 +58,22 @@ def _direction(tile: np.ndarray) -> tuple[float, float]:
     return (across + math.pi / 2) % math.pi, coherence
 
 
-def _ends(row: np.ndarray, shortest: float) -> np.ndarray:
-    """Stitch ends along a row that follows the stitches: dips of light (the thread darkens
-    where it dives, and the shadowed ground shows between stitches), ``shortest`` px apart.
-
-    A dip counts if it is deeper than a quarter of the row's spread of light."""
-    depth = 0.25 * float(np.percentile(row, 90) - np.percentile(row, 10))
+def _ends(row: np.ndarray, depth: float, shortest: float) -> np.ndarray:
+    """Stitch ends along a row that follows the stitches: dips of light at least ``depth``
+    below the brightest point within ``shortest`` / 2 on each side, ``shortest`` px apart (the
+    thread darkens where it dives into the cloth, and the shadowed ground shows between)."""
     low = np.flatnonzero((row[1:-1] < row[:-2]) & (row[1:-1] <= row[2:])) + 1
     reach = max(2, round(shortest / 2))
-    keep = []
-    for j in low:
-        left = row[max(0, j - reach) : j].max(initial=row[j])
-        right = row[j + 1 : j + 1 + reach].max(initial=row[j])
-        if min(left, right) - row[j] > depth:
-            keep.append(j)
+    keep = [
+        j
+        for j in low
+        if min(
+            row[max(0, j - reach) : j].max(initial=row[j]),
+            row[j + 1 : j + 1 + reach].max(initial=row[j]),
+        )
+        - row[j]
+        > depth
+    ]
     kept: list[int] = []
     for j in sorted(keep, key=lambda k: row[k]):
         if all(abs(j - k) >= shortest for k in kept):
@@ -81,7 +90,7 @@ def _thread_width(tile: np.ndarray, along: float) -> float:
     across = along + math.pi / 2
     proj = np.abs(fx * math.cos(across) + fy * math.sin(across))
     off = np.abs(fx * math.sin(across) - fy * math.cos(across))
-    zone = (off <= 0.25 * proj) & (proj >= 1 / 40) & (proj <= 0.45)
+    zone = (off <= 0.25 * proj) & (proj >= 1 / 16) & (proj <= 0.45)
     if not zone.any():
         return 3.0
     f = float(proj[np.unravel_index(int(np.argmax(np.where(zone, spec, 0))), spec.shape)])
@@ -89,7 +98,11 @@ def _thread_width(tile: np.ndarray, along: float) -> float:
 
 
 def _tile_lengths(tile: np.ndarray, along: float) -> np.ndarray:
-    """Stitch lengths (px) in one tile: gaps between ends on rows that follow the stitches."""
+    """Stitch lengths (px) in one tile: gaps between ends on rows that follow the stitches.
+
+    The tile is turned so the stitches run along its rows; only rows along the crowns of the
+    threads (brighter than the tile's median) are followed, not the grooves between them.
+    """
     width = _thread_width(tile, along)
     h, w = tile.shape
     side = math.ceil(math.hypot(h, w))
@@ -97,17 +110,22 @@ def _tile_lengths(tile: np.ndarray, along: float) -> np.ndarray:
     turn[:, 2] += (side - w) / 2, (side - h) / 2
     upright = cv2.warpAffine(tile, turn, (side, side), flags=cv2.INTER_LINEAR, borderValue=np.nan)
     inside = np.isfinite(upright)
-    # Smooth along the stitches over the twist striations, across over half a thread.
+    # Smooth along the stitches over the twist striations, across over a quarter thread.
     sigma_x, sigma_y = max(0.7, 0.6 * width), max(0.5, width / 4)
     smooth = cv2.GaussianBlur(np.where(inside, upright, 0), (0, 0), sigmaX=sigma_x, sigmaY=sigma_y)
+    values = smooth[inside]
+    depth = 0.15 * float(np.percentile(values, 95) - np.percentile(values, 5))
+    middle = float(np.median(values))
     shortest = max(_MIN_STITCH_PX, 2 * width)
     lengths = []
-    for y in range(0, side, max(1, round(width))):
+    for y in range(side):
         cols = np.flatnonzero(inside[y])
         if len(cols) < 3 * shortest:
             continue
         row = smooth[y, cols[0] + 3 : cols[-1] - 2]
-        ends = _ends(row, shortest)
+        if row.mean() < middle:
+            continue
+        ends = _ends(row, depth, shortest)
         if len(ends) >= 2:
             lengths.append(np.diff(ends))
     return np.concatenate(lengths) if lengths else np.empty(0)
@@ -229,11 +247,12 @@ def measure_stitch(
     pooled = np.concatenate(lengths) if lengths else np.empty(0)
     if len(pooled) < 5:
         raise MeasurementError(f"{label}: found too few stitches to measure")
-    mean = float(pooled.mean())
+    # Robust figures: a missed or a false end makes an outlier length.
+    q25, median, q75 = (float(v) for v in np.percentile(pooled, [25, 50, 75]))
     return StitchResult(
         path=source_path(source, name),
-        stitch_length_px=mean,
-        stitch_length_cv=float(pooled.std() / mean),
+        stitch_length_px=median,
+        stitch_length_cv=(q75 - q25) / 1.349 / median,
         angle_sd_deg=_angle_spread(angles, centres),
         n_stitches=len(pooled),
         px_per_mm=None if calibration is None else calibration.px_per_mm,
