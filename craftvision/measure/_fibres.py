@@ -343,11 +343,10 @@ def _sections(
 
 @dataclass
 class FoundFibre:
-    """One accepted fibre: its centre line pieces, clean cross-section widths (px) and blur."""
+    """One accepted fibre: its centre line pieces and its clean cross-section widths (px)."""
 
     pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # points, tangents, clean flags
     widths: np.ndarray
-    blur: float
 
     @property
     def width(self) -> float:
@@ -373,8 +372,10 @@ class FoundFibre:
 def find_fibres(od: np.ndarray, noise: float) -> list[FoundFibre]:
     """Every in-focus fibre: seeds in the dark regions, thinnest first, each traced and checked.
 
-    A trace that mostly runs inside a fibre found before (the same fibre again, or half of a
-    glassy fibre split by its lens line) keeps whichever of the two has more clean sections.
+    A trace that mostly runs inside a fibre found before is the same fibre again (keep the one
+    with more clean sections) or half of a glassy fibre split by its lens line (keep the
+    wider); one that lies on the extension of a fibre of the same width is that fibre again,
+    beyond a crossing the trace could not pass, and joins it.
     """
     mask = _mask(od, noise)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -413,7 +414,7 @@ def find_fibres(od: np.ndarray, noise: float) -> list[FoundFibre]:
         blur = float(np.median(sec.blur[ok]))
         if np.mean(np.abs(widths - median) < 0.08 * median) < 0.75 or blur > _MAX_BLUR_PX:
             continue
-        fibre = FoundFibre([(pts, tan, ok)], widths, blur)
+        fibre = FoundFibre([(pts, tan, ok)], widths)
         ix = np.clip(np.round(pts).astype(int), 0, [w - 1, h - 1])
         hits = np.bincount(owner[ix[:, 1], ix[:, 0]], minlength=len(found) + 1)[1:]
         if hits.size and hits.max() > 0.3 * len(pts):
