@@ -3,7 +3,7 @@
 Builds the corpus of ``tests/bad_inputs.py`` (60+ kinds: broken, truncated, disguised, exotic,
 oversized, special files, bad arrays) and runs it through ``read_image``, ``Inspector.predict``
 (recorded and raising), ``craftvision inspect`` (sockets refused), the dataset loader and
-``craftvision.measure.measure_fibres`` (where installed); then
+``craftvision.measure`` (fibre, weave and stitch, where installed); then
 SIGKILLs writers inside and between atomic writes (``tests/faults.py``) and interrupts an
 inspection with Ctrl-C. Prints what was tried and how many results were lost (must be 0); exits
 1 otherwise.
@@ -60,7 +60,7 @@ def main() -> None:
         )
         lost["dataset loader"], dataset_tried = dataset_problems(root / "dataset")
         if importlib.util.find_spec("craftvision.measure") is not None:
-            lost["measure_fibres"] = measure_problems(cases)
+            lost["craftvision.measure"] = measure_problems(cases)
         in_write = kill_during_writes(root / "kill-in", kills=args.kills, seed=1, in_write=True)
         anywhere = kill_during_writes(root / "kill-any", kills=args.kills, seed=2, in_write=False)
         photos = root / "photos"
@@ -86,7 +86,7 @@ def main() -> None:
         "Inspector.predict": 2 * len(cases),
         "craftvision inspect": files,
         "dataset loader": dataset_tried,
-        "measure_fibres": len(cases),
+        "craftvision.measure": 3 * len(cases),
     }
     for consumer, problems in lost.items():
         print(f"  {consumer:22s} inputs tried {tried[consumer]:4d}   results lost {len(problems)}")

@@ -625,32 +625,32 @@ def dataset_problems(root: Path) -> tuple[Problems, int]:
 
 
 def measure_problems(cases: list[Case]) -> Problems:
-    """Every case through ``craftvision.measure.measure_fibres``: a result of the image's size,
-    or the documented error (``ImageReadError``; ``MeasurementError`` for an image too small to
-    hold a fibre), naming the file (in-memory inputs only need a ``<...>`` placeholder)."""
+    """Every case through each ``craftvision.measure`` function (fibre, weave, stitch): a
+    result, or the documented error naming the file: ``ImageReadError`` for the inputs that
+    must be refused, ``MeasurementError`` for a readable image with nothing measurable in it.
+    In-memory inputs only need a ``<...>`` placeholder for a name."""
     from craftvision.errors import ImageReadError, MeasurementError
-    from craftvision.measure import measure_fibres
+    from craftvision.measure.batch import MEASURES
 
     problems: Problems = {}
-    for case in cases:
-        try:
-            result = measure_fibres(case.source)
-        except (ImageReadError, MeasurementError) as err:
-            message = str(err)
-            small = isinstance(err, MeasurementError)
-            if small and (case.expected is None or min(case.expected.shape[:2]) >= 16):
-                problems[case.kind] = f"refused as too small: {message}"
-            elif case.is_path and not message.startswith(f"{case.label}: "):
-                problems[case.kind] = f"the error does not name the input: {message!r}"
-            elif not case.is_path and not message.startswith("<"):
-                problems[case.kind] = f"odd name for an in-memory input: {message!r}"
-            elif not small and (case.readable or case.reason not in message):
-                problems[case.kind] = f"wrong error: {message!r}"
-        except Exception as err:
-            problems[case.kind] = f"raised {type(err).__name__}: {err}"
-        else:
-            if case.expected is None:
-                problems[case.kind] = "measured an input that must be refused"
-            elif (result.height, result.width) != case.expected.shape[:2]:
-                problems[case.kind] = f"measured a {result.width}x{result.height} image"
+    for modality, measure in MEASURES.items():
+        for case in cases:
+            key = f"{case.kind} ({modality})"
+            try:
+                measure(case.source)
+            except (ImageReadError, MeasurementError) as err:
+                message = str(err)
+                if case.is_path and not message.startswith(f"{case.label}: "):
+                    problems[key] = f"the error does not name the input: {message!r}"
+                elif not case.is_path and not message.startswith("<"):
+                    problems[key] = f"odd name for an in-memory input: {message!r}"
+                elif isinstance(err, MeasurementError) != case.readable:
+                    problems[key] = f"wrong kind of error: {message!r}"
+                elif isinstance(err, ImageReadError) and case.reason not in message:
+                    problems[key] = f"the error lacks {case.reason!r}: {message!r}"
+            except Exception as err:
+                problems[key] = f"raised {type(err).__name__}: {err}"
+            else:
+                if not case.readable:
+                    problems[key] = "measured an input that must be refused"
     return problems

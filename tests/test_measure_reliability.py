@@ -20,7 +20,7 @@ from craftvision.datasets.synth.fibre import render_fibre
 from craftvision.measure import Calibration, measure_fibres
 
 
-def test_measure_fibres_reads_or_names_every_input(tmp_path):
+def test_measurements_read_or_name_every_input(tmp_path):
     faulthandler.dump_traceback_later(300, exit=True)  # a hang ends the run with tracebacks
     try:
         assert measure_problems(build_corpus(tmp_path)) == {}
