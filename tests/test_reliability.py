@@ -8,8 +8,12 @@ from __future__ import annotations
 import ast
 import faulthandler
 import json
+import os
 import re
+import shutil
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -27,7 +31,8 @@ from faults import interrupt_inspect, kill_during_writes
 
 from craftvision import Inspector
 from craftvision.datasets.manifest import load_manifest
-from craftvision.errors import BundleError, DatasetError
+from craftvision.errors import BundleError, DatasetError, ImageReadError
+from craftvision.imageio import read_image
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -110,6 +115,40 @@ def test_cli_inspect_on_samples_needs_no_network_nor_heavy_modules():
     assert len(run.stdout.splitlines()) == len(list((SAMPLES / "fibre").rglob("*.png")))
     assert run.network == ()
     assert run.heavy_modules == ()
+
+
+@contextmanager
+def unprivileged():
+    """Run the block as ``nobody`` where the tests run as root, for whom no file is unreadable."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.setegid(65534)
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+
+
+def test_an_unreadable_file_is_reported_by_name(brightness_bundle):
+    folder = Path(tempfile.mkdtemp())  # under /tmp, where nobody may look up files
+    try:
+        folder.chmod(0o755)
+        locked, good = folder / "locked.png", folder / "good.png"
+        for path in (locked, good):
+            cv2.imwrite(str(path), np.full((20, 30, 3), 255, np.uint8))
+        locked.chmod(0)
+        inspector = Inspector(brightness_bundle)
+        with unprivileged():
+            with pytest.raises(ImageReadError, match=r"locked\.png: permission denied"):
+                read_image(locked)
+            error, result = inspector.predict([locked, good], on_error="record")
+        assert error.path == str(locked) and error.error.endswith("permission denied")
+        assert result.verdict.value == "genuine"
+    finally:
+        shutil.rmtree(folder)
 
 
 # --- faults -------------------------------------------------------------------------------------
