@@ -3,7 +3,10 @@
 Every :class:`Case` is either readable (``expected`` is the RGB image :func:`read_image` must
 return, within ``tolerance`` mean absolute difference for lossy formats) or refused
 (``expected is None``: an :class:`~craftvision.errors.ImageReadError` that names the input and
-whose reason contains ``reason``). :func:`build_corpus` writes the file cases into a folder.
+whose reason contains ``reason``). :func:`build_corpus` writes the file cases into a folder;
+the ``*_problems`` functions run the corpus through one consumer each (``read_image``,
+``Inspector``, ``craftvision inspect``, the dataset loader, ``craftvision.measure``) and return
+what went wrong, by kind: an empty dict when every result is right.
 
 Example:
     >>> cases = build_corpus(tmp_path)                          # doctest: +SKIP
@@ -26,7 +29,19 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-__all__ = ["Case", "build_corpus", "composite_over_white", "pattern"]
+__all__ = [
+    "CLI_GUARD",
+    "Case",
+    "CliRun",
+    "Problems",
+    "build_corpus",
+    "cli_problems",
+    "dataset_problems",
+    "inspector_problems",
+    "measure_problems",
+    "read_image_problems",
+    "run_cli",
+]
 
 
 @dataclass(frozen=True)
@@ -166,11 +181,10 @@ def _file_cases(folder: Path) -> list[Case]:
     bad_crc = bytearray(png)
     bad_crc[-20] ^= 0xFF  # inside the IDAT chunk's compressed data
 
-    def fs_name(name: str | bytes) -> Path:
-        return folder / os.fsdecode(name)
-
-    def put(name: str | bytes, data: bytes, kind: str, expected=None, **more) -> Case:
-        path = fs_name(name)
+    def put(
+        name: str | bytes, data: bytes, kind: str, expected: np.ndarray | None = None, **more: Any
+    ) -> Case:
+        path = folder / os.fsdecode(name)  # bytes: a name that is not UTF-8
         path.write_bytes(data)
         return Case(kind, path, expected, **more)
 
@@ -359,7 +373,7 @@ class CliRun:
     network: tuple[str, ...]
 
 
-def run_cli(args: list[str], *, timeout: float = 120, env: dict[str, str] | None = None) -> CliRun:
+def run_cli(args: list[str], *, timeout: float = 120) -> CliRun:
     """Run ``craftvision ARGS`` in a new guarded process (a hang fails after ``timeout`` s)."""
     import json
     import subprocess
@@ -371,7 +385,6 @@ def run_cli(args: list[str], *, timeout: float = 120, env: dict[str, str] | None
         text=True,
         errors="replace",
         timeout=timeout,
-        env=env,
     )
     marker = "craftvision-guard: "
     lines = [line for line in done.stderr.splitlines() if line.startswith(marker)]
