@@ -39,7 +39,7 @@ def test_weave_without_calibration_keeps_ratios():
 
 def test_grades():
     assert weave_grade(0.01)[0] == "machine-regular"
-    assert weave_grade(0.04)[0] == "intermediate"
+    assert weave_grade(0.07)[0] == "intermediate"
     assert stitch_grade(0.01)[0] == "machine-regular"
     assert stitch_grade(0.25)[0] == "hand-irregular"
 

@@ -37,8 +37,10 @@ from craftvision.errors import MeasurementError
 from craftvision.measure._image import ImageSource, as_gray, load, source_path
 from craftvision.measure.calibration import HOW_TO_CALIBRATE, Calibration
 
-MACHINE_MAX_CV = 0.03  # machine-woven cloth keeps its thread spacing within a few percent
-HAND_MIN_CV = 0.06  # hand-woven Kani varies by 8-20 %
+# Measured spacing CVs (bench/measure_accuracy.py): power loom ~3 %, jacquard ~7 % (its floats
+# blur the thread crests), hand-woven Kani ~14 % (8-20 % drawn).
+MACHINE_MAX_CV = 0.05
+HAND_MIN_CV = 0.10
 UNCALIBRATED = f"threads per cm need a calibration: {HOW_TO_CALIBRATE}"
 _MIN_SIDE_PX = 48
 _MIN_PITCH_PX = 3.0
@@ -225,10 +227,10 @@ def regularity_grade(spacing_cv: float) -> tuple[str, str]:
     """
     pct = 100 * spacing_cv
     if spacing_cv <= MACHINE_MAX_CV:
-        return "machine-regular", f"spacing CV {pct:.1f} % ≤ 3 %: as even as a power loom weaves"
+        return "machine-regular", f"spacing CV {pct:.1f} % ≤ 5 %: as even as a power loom weaves"
     if spacing_cv >= HAND_MIN_CV:
-        return "hand-irregular", f"spacing CV {pct:.1f} % ≥ 6 %: the unevenness of hand weaving"
-    return "intermediate", f"spacing CV {pct:.1f} % between 3 % (machine) and 6 % (hand)"
+        return "hand-irregular", f"spacing CV {pct:.1f} % ≥ 10 %: the unevenness of hand weaving"
+    return "intermediate", f"spacing CV {pct:.1f} % between 5 % (machine) and 10 % (hand)"
 
 
 @dataclass(frozen=True)
