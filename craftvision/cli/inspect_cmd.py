@@ -290,9 +290,11 @@ def inspect(
 
     Example: `craftvision inspect --sample samples/product --calibration scope40x.json`
     """
-    from craftvision.measure import resolve_calibration
+    scale = None
+    if calibration is not None or um_per_px is not None or px_per_mm is not None:
+        from craftvision.measure import resolve_calibration  # only when measuring: fast start
 
-    scale = resolve_calibration(calibration, um_per_px=um_per_px, px_per_mm=px_per_mm)
+        scale = resolve_calibration(calibration, um_per_px=um_per_px, px_per_mm=px_per_mm)
     if model != AUTO:
         from craftvision.models import resolve_model
 
