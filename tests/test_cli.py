@@ -108,3 +108,17 @@ def test_every_verb_has_help_with_an_example():
     for verb in ("inspect", "synth", "train", "models"):
         result = runner.invoke(app, [verb, "--help"])
         assert result.exit_code == 0 and "Example" in result.output, verb
+
+
+def test_console_script_builds_only_the_verb_it_runs():
+    from craftvision.cli.app import VERBS, app_for
+
+    lean = app_for(["inspect", "samples/fibre", "--json"])
+    assert [command.name for command in lean.registered_commands] == ["inspect"]
+    assert [group.name for group in app_for(["register", "list"]).registered_groups] == [
+        "register"
+    ]
+    for argv in ([], ["--help"], ["inspct", "x"]):  # help and typos see every verb
+        assert app_for(argv) is app
+    names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+    assert names == set(VERBS)

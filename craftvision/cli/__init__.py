@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import sys
 
-from craftvision.cli.app import app
+from craftvision.cli.app import app, app_for
 from craftvision.errors import CraftvisionError
 
 
 def main() -> None:
     """Console-script entry point: library errors become one red line and exit code 2."""
     try:
-        app()
+        app_for(sys.argv[1:])()
     except CraftvisionError as err:
         from craftvision.cli.app import err_console
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterable, Sequence
+
 import typer
 from rich.console import Console
 
@@ -9,19 +12,32 @@ from craftvision import __version__
 
 err_console = Console(stderr=True)
 
-app = typer.Typer(
-    name="craftvision",
-    help=(
-        "Tell genuine Kashmiri handicrafts (Pashmina, Kani, Sozni) from machine imitations.\n\n"
-        "Start with `craftvision inspect samples/fibre` to run the shipped fibre model, "
-        "`craftvision models` to list shipped models, and `craftvision synth` / "
-        "`craftvision train` to retrain on your own photos."
-    ),
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",
-    context_settings={"help_option_names": ["-h", "--help"]},
+HELP = (
+    "Tell genuine Kashmiri handicrafts (Pashmina, Kani, Sozni) from machine imitations.\n\n"
+    "Start with `craftvision inspect samples/fibre` to run the shipped fibre model, "
+    "`craftvision models` to list shipped models, and `craftvision synth` / "
+    "`craftvision train` to retrain on your own photos."
 )
+
+# Every verb: its module in craftvision.cli and the attribute there (a typer.Typer attribute is
+# a group of sub-commands, anything else one command). Modules import nothing heavy.
+VERBS: dict[str, tuple[str, str]] = {
+    "inspect": ("inspect_cmd", "inspect"),
+    "synth": ("synth_cmd", "synth"),
+    "train": ("train_cmd", "train"),
+    "models": ("models_cmd", "models"),
+    "evaluate": ("evaluate_cmd", "evaluate"),
+    "export": ("export_cmd", "export"),
+    "explain": ("explain_cmd", "explain"),
+    "label": ("label_cmd", "app"),
+    "keys": ("keys_cmd", "app"),
+    "certify": ("certify_cmd", "certify"),
+    "verify": ("verify_cmd", "verify"),
+    "report": ("report_cmd", "report"),
+    "register": ("register_cmd", "app"),
+    "calibrate": ("calibrate_cmd", "calibrate"),
+    "measure": ("measure_cmd", "measure"),
+}
 
 
 def _version(value: bool) -> None:
@@ -30,7 +46,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
@@ -39,49 +54,40 @@ def _root(
     """craftvision command line."""
 
 
-def _register() -> None:
-    from craftvision.cli import inspect_cmd, models_cmd, synth_cmd, train_cmd
+def make_app(verbs: Iterable[str] = VERBS) -> typer.Typer:
+    """The command line with ``verbs`` (default all of them).
 
-    app.command("inspect")(inspect_cmd.inspect)
-    app.command("synth")(synth_cmd.synth)
-    app.command("train")(train_cmd.train)
-    app.command("models")(models_cmd.models)
-    _register_research()
-    _register_certify()
-    _register_measure()
+    Typer builds every registered command's options on each call, so the console script
+    registers only the verb it runs: a fast start for `craftvision inspect one.jpg`.
 
-
-def _register_research() -> None:
-    from craftvision.cli import evaluate_cmd, explain_cmd, export_cmd
-
-    app.command("evaluate")(evaluate_cmd.evaluate)
-    app.command("export")(export_cmd.export)
-    app.command("explain")(explain_cmd.explain)
-
-
-def _register_certify() -> None:
-    from craftvision.cli import (
-        certify_cmd,
-        keys_cmd,
-        label_cmd,
-        register_cmd,
-        report_cmd,
-        verify_cmd,
+    Example:
+        >>> [command.name for command in make_app(["inspect"]).registered_commands]
+        ['inspect']
+    """
+    application = typer.Typer(
+        name="craftvision",
+        help=HELP,
+        no_args_is_help=True,
+        suggest_commands=False,  # click itself suggests the nearest verb
+        pretty_exceptions_enable=False,
+        rich_markup_mode="markdown",
+        context_settings={"help_option_names": ["-h", "--help"]},
     )
-
-    app.add_typer(label_cmd.app, name="label")
-    app.add_typer(keys_cmd.app, name="keys")
-    app.command("certify")(certify_cmd.certify)
-    app.command("verify")(verify_cmd.verify)
-    app.command("report")(report_cmd.report)
-    app.add_typer(register_cmd.app, name="register")
-
-
-def _register_measure() -> None:
-    from craftvision.cli import calibrate_cmd, measure_cmd
-
-    app.command("calibrate")(calibrate_cmd.calibrate)
-    app.command("measure")(measure_cmd.measure)
+    application.callback()(_root)
+    for name in verbs:
+        module, attribute = VERBS[name]
+        target = getattr(importlib.import_module(f"craftvision.cli.{module}"), attribute)
+        if isinstance(target, typer.Typer):
+            application.add_typer(target, name=name)
+        else:
+            application.command(name)(target)
+    return application
 
 
-_register()
+def app_for(argv: Sequence[str]) -> typer.Typer:
+    """The smallest app that runs ``argv``: its verb alone, or all verbs for help and typos."""
+    verb = next((arg for arg in argv if not arg.startswith("-")), None)
+    return make_app([verb]) if verb in VERBS else app
+
+
+app = make_app()
