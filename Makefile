@@ -34,13 +34,19 @@ lint: $(VENV)/.train
 	$(PY) -m ruff check craftvision tests bench scripts
 	$(PY) -m ruff format --check craftvision tests bench scripts
 
-# Retrain the shipped reference models from their recipes and copy them into the package.
+# Retrain the shipped reference models from their recipes and copy them into the package;
+# a recipes/M-finetune.yaml second stage, when there is one, continues from the first.
 MODALITIES := fibre weave stitch
 reference-models: $(VENV)/.train
 	for m in $(MODALITIES); do \
-	  $(CRAFTVISION) train --config recipes/$$m.yaml && \
-	  cp runs/reference/$$m/model.onnx craftvision/models/zoo/$$m.onnx && \
-	  cp runs/reference/$$m/model.md craftvision/models/zoo/$$m.md || exit 1; \
+	  $(CRAFTVISION) train --config recipes/$$m.yaml || exit 1; \
+	  run=runs/reference/$$m; \
+	  if [ -f recipes/$$m-finetune.yaml ]; then \
+	    $(CRAFTVISION) train --config recipes/$$m-finetune.yaml || exit 1; \
+	    run=runs/reference/$$m-finetune; \
+	  fi; \
+	  cp $$run/model.onnx craftvision/models/zoo/$$m.onnx && \
+	  cp $$run/model.md craftvision/models/zoo/$$m.md || exit 1; \
 	done
 
 clean:
