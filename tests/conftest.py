@@ -114,15 +114,13 @@ def bright_dark_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_bright_dark_dataset(tmp_path_factory.mktemp("bright_dark"))
 
 
-@pytest.fixture(scope="session")
-def tiny_run(bright_dark_dataset: Path, tmp_path_factory: pytest.TempPathFactory):
-    """A finished 2-epoch training run on :func:`bright_dark_dataset` (32 px input), shared by
-    the evaluate, export and explain tests; returns the trainer's ``TrainResult``."""
+def train_tiny(data: Path, out: Path):
+    """Train 2 epochs at 32 px on ``data`` into ``out`` (a quarter each for val and test)."""
     from craftvision.training.trainer import TrainConfig, train
 
     config = TrainConfig(
-        data=str(bright_dark_dataset),
-        out=str(tmp_path_factory.mktemp("tiny_run")),
+        data=str(data),
+        out=str(out),
         epochs=2,
         image_size=32,
         batch_size=8,
@@ -132,3 +130,10 @@ def tiny_run(bright_dark_dataset: Path, tmp_path_factory: pytest.TempPathFactory
         test_fraction=0.25,
     )
     return train(config)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(bright_dark_dataset: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A finished 2-epoch training run on :func:`bright_dark_dataset` (32 px input), shared by
+    the evaluate, export and explain tests; returns the trainer's ``TrainResult``."""
+    return train_tiny(bright_dark_dataset, tmp_path_factory.mktemp("tiny_run"))

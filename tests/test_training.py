@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from conftest import train_tiny
 
 from craftvision import Inspector
 from craftvision.datasets import load_manifest, split_by_sample
@@ -21,21 +22,7 @@ def strip_dataset(tmp_path_factory, strip_dataset_maker):
 
 @pytest.fixture(scope="module")
 def trained_run(strip_dataset, tmp_path_factory):
-    from craftvision.training.trainer import TrainConfig, train
-
-    out = tmp_path_factory.mktemp("run")
-    config = TrainConfig(
-        data=str(strip_dataset),
-        out=str(out),
-        epochs=2,
-        image_size=32,
-        batch_size=8,
-        workers=0,
-        seed=0,
-        val_fraction=0.25,
-        test_fraction=0.25,
-    )
-    return train(config)
+    return train_tiny(strip_dataset, tmp_path_factory.mktemp("run"))
 
 
 def test_split_has_no_shared_sample(strip_dataset):

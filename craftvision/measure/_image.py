@@ -116,3 +116,14 @@ def optical_density(gray: np.ndarray) -> tuple[np.ndarray, float]:
     background = c[0] + c[1] * fx + c[2] * fy + c[3] * fx * fx + c[4] * fx * fy + c[5] * fy * fy
     od = cv2.log(np.maximum(background, 1.0)) - cv2.log(np.maximum(gray, 1.0))
     return od, max(noise_sd(od), 1e-3)
+
+
+def pooled_mean(values: list[float | None]) -> float | None:
+    """Mean over a sample's images; ``None`` unless every image gave a value.
+
+    Example:
+        >>> pooled_mean([1.0, 3.0]), pooled_mean([1.0, None])
+        (2.0, None)
+    """
+    known = [v for v in values if v is not None]
+    return float(np.mean(known)) if known and len(known) == len(values) else None

@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 
 from craftvision.errors import MeasurementError
-from craftvision.measure._image import ImageSource, as_gray, load, source_path
+from craftvision.measure._image import ImageSource, as_gray, load, pooled_mean, source_path
 from craftvision.measure.calibration import HOW_TO_CALIBRATE, Calibration
 
 MACHINE_MAX_CV = 0.08  # machines repeat one stitch length within a few percent
@@ -278,17 +278,12 @@ class StitchSample:
     def of(cls, results: Iterable[StitchResult]) -> StitchSample:
         """Pool per-image results (means over the images)."""
         results = list(results)
-
-        def mean(values: list[float | None]) -> float | None:
-            known = [v for v in values if v is not None]
-            return float(np.mean(known)) if known and len(known) == len(values) else None
-
         return cls(
             n_images=len(results),
-            stitches_per_cm=mean([r.stitches_per_cm for r in results]),
-            stitch_length_mm=mean([r.stitch_length_mm for r in results]),
-            stitch_length_cv=mean([r.stitch_length_cv for r in results]),
-            angle_sd_deg=mean([r.angle_sd_deg for r in results]),
+            stitches_per_cm=pooled_mean([r.stitches_per_cm for r in results]),
+            stitch_length_mm=pooled_mean([r.stitch_length_mm for r in results]),
+            stitch_length_cv=pooled_mean([r.stitch_length_cv for r in results]),
+            angle_sd_deg=pooled_mean([r.angle_sd_deg for r in results]),
         )
 
     def to_dict(self) -> dict[str, Any]:

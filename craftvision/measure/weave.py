@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from craftvision.errors import MeasurementError
-from craftvision.measure._image import ImageSource, as_gray, load, source_path
+from craftvision.measure._image import ImageSource, as_gray, load, pooled_mean, source_path
 from craftvision.measure.calibration import HOW_TO_CALIBRATE, Calibration
 
 # Measured spacing CVs (bench/measure_accuracy.py): power loom ~3 %, jacquard ~7 % (its floats
@@ -404,17 +404,12 @@ class WeaveSample:
     def of(cls, results: Iterable[WeaveResult]) -> WeaveSample:
         """Pool per-image results (means over the images)."""
         results = list(results)
-
-        def mean(values: list[float | None]) -> float | None:
-            known = [v for v in values if v is not None]
-            return float(np.mean(known)) if known and len(known) == len(values) else None
-
         return cls(
             n_images=len(results),
-            threads_per_cm_warp=mean([r.threads_per_cm_warp for r in results]),
-            threads_per_cm_weft=mean([r.threads_per_cm_weft for r in results]),
-            spacing_cv=mean([r.spacing_cv for r in results]),
-            balance=mean([r.balance for r in results]),
+            threads_per_cm_warp=pooled_mean([r.threads_per_cm_warp for r in results]),
+            threads_per_cm_weft=pooled_mean([r.threads_per_cm_weft for r in results]),
+            spacing_cv=pooled_mean([r.spacing_cv for r in results]),
+            balance=pooled_mean([r.balance for r in results]),
         )
 
     def to_dict(self) -> dict[str, Any]:
