@@ -115,9 +115,7 @@ def test_console_script_builds_only_the_verb_it_runs():
 
     lean = app_for(["inspect", "samples/fibre", "--json"])
     assert [command.name for command in lean.registered_commands] == ["inspect"]
-    assert [group.name for group in app_for(["register", "list"]).registered_groups] == [
-        "register"
-    ]
+    assert [group.name for group in app_for(["register", "list"]).registered_groups] == ["register"]
     for argv in ([], ["--help"], ["inspct", "x"]):  # help and typos see every verb
         assert app_for(argv) is app
     names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
