@@ -20,7 +20,7 @@ def test_class_folders_with_sample_subfolders(tmp_path):
     assert manifest.classes == ("pashmina", "wool")
     samples = {r.path.name: r.sample_id for r in manifest.records}
     assert samples == {"a.png": "pashmina/shawl1", "b.png": "pashmina/shawl1", "c.jpg": "wool/c"}
-    assert len(manifest.fingerprint()) == 64
+    assert len(manifest.fingerprint) == 64
 
 
 def test_csv_manifest_and_folder_manifest(tmp_path):

@@ -19,6 +19,7 @@ import math
 import os
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from craftvision.errors import DatasetError
@@ -56,8 +57,9 @@ class Manifest:
         """Images per class."""
         return dict(sorted(Counter(r.label for r in self.records).items()))
 
+    @cached_property
     def fingerprint(self) -> str:
-        """SHA-256 over every image's relative path, label, sample and content."""
+        """SHA-256 over every image's relative path, label, sample and content (read once)."""
         digest = hashlib.sha256()
         for record in sorted(self.records, key=lambda r: r.path):
             rel = record.path.relative_to(self.root).as_posix()

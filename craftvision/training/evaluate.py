@@ -102,7 +102,7 @@ def _select(
             f"{data}: {unknown_choice('class', unknown[0], meta.classes)} (the model's classes)"
         )
     warnings = []
-    same_data = bool(meta.data_fingerprint) and manifest.fingerprint() == meta.data_fingerprint
+    same_data = bool(meta.data_fingerprint) and manifest.fingerprint == meta.data_fingerprint
     if split == "all":
         if same_data:
             warnings.append(

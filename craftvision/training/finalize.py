@@ -175,7 +175,7 @@ def bundle_metadata(config: TrainConfig, run: RunData, final: Finalized) -> Bund
         threshold=config.threshold,
         ood_threshold=None if final.guard is None else final.guard.threshold,
         metrics={k: final.metrics[k] for k in BUNDLE_METRICS if k in final.metrics},
-        data_fingerprint=run.manifest.fingerprint(),
+        data_fingerprint=run.manifest.fingerprint,
         library_version=__version__,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )

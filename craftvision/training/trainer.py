@@ -241,6 +241,11 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult | None:
     """
     if config.modality not in MODALITIES:
         raise ConfigError(unknown_choice("modality", config.modality, MODALITIES))
+    if config.train_crop is not None and not 16 <= config.train_crop <= config.image_size:
+        raise ConfigError(
+            f"train_crop must be between 16 and image_size ({config.image_size}), "
+            f"not {config.train_crop}"
+        )
     world = World.from_env()
     device = resolve_device(config.device, world)
     started = world.size > 1 and not dist.is_initialized()
@@ -265,14 +270,9 @@ def _train(
     data, synth = _prepare_data(config, run_dir, world)
     run = load_run_data(config, data, genuine_class=_genuine_class(config), synth=synth)
     classes, spec = run.classes, run.spec
-    if config.train_crop is not None and not 16 <= config.train_crop <= config.image_size:
-        raise ConfigError(
-            f"train_crop must be between 16 and image_size ({config.image_size}), "
-            f"not {config.train_crop}"
-        )
     augment = augmentation_preset(config.modality, seed=config.seed, crop=config.train_crop)
     if world.main:
-        provenance = _provenance(config, run.manifest.fingerprint(), augment, world, device)
+        provenance = _provenance(config, run.manifest.fingerprint, augment, world, device)
         atomic_write_text(run_dir / "provenance.json", json.dumps(provenance, indent=2))
 
     workers = min(4, (os.cpu_count() or 2) // 2) if config.workers is None else config.workers
