@@ -111,7 +111,7 @@ def test_every_verb_has_help_with_an_example():
 
 
 def test_console_script_builds_only_the_verb_it_runs():
-    from craftvision.cli.app import VERBS, app_for
+    from craftvision.cli.application import VERBS, app_for
 
     lean = app_for(["inspect", "samples/fibre", "--json"])
     assert [command.name for command in lean.registered_commands] == ["inspect"]

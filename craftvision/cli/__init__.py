@@ -9,8 +9,9 @@ Example:
 from __future__ import annotations
 
 import sys
+from typing import Any
 
-from craftvision.cli.app import app, app_for
+from craftvision.cli.application import app_for, full_app
 from craftvision.errors import CraftvisionError
 
 
@@ -19,10 +20,17 @@ def main() -> None:
     try:
         app_for(sys.argv[1:])()
     except CraftvisionError as err:
-        from craftvision.cli.app import err_console
+        from craftvision.cli.application import err_console
 
         err_console.print(f"[bold red]error:[/] {err}", highlight=False)
         sys.exit(2)
+
+
+def __getattr__(name: str) -> Any:
+    """``craftvision.cli.application`` (the typer app with every verb) is built on first use."""
+    if name == "app":
+        return full_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["app", "main"]

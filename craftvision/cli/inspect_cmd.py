@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from craftvision.cli.app import err_console
+from craftvision.cli.application import err_console
 from craftvision.types import InspectionError, Prediction
 
 VERDICT_STYLE = {"genuine": "bold green", "imitation": "bold red", "inconclusive": "yellow"}
@@ -89,6 +91,20 @@ def _table(results: list[Prediction | InspectionError]) -> Table:
     return table
 
 
+@contextlib.contextmanager
+def _progress(total: int, *, shown: bool) -> Iterator[Callable[[], None]]:
+    """Yield ``advance()`` for a progress bar over ``total`` images; rich.progress is imported only
+    when the bar is shown (a one-batch run starts faster without it)."""
+    if not shown:
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err_console, transient=True) as bar:
+        task = bar.add_task("inspecting", total=total)
+        yield lambda: bar.advance(task)
+
+
 def _inspect_files(
     files: list[Path], model: str, threshold: float | None, device: str, batch_size: int
 ) -> list[Prediction | InspectionError]:
@@ -111,10 +127,7 @@ def _inspect_files(
         for name in groups
     }
     results: list[Prediction | InspectionError | None] = [None] * len(files)
-    from rich.progress import Progress
-
-    with Progress(console=err_console, transient=True, disable=len(files) <= batch_size) as bar:
-        task = bar.add_task("inspecting", total=len(files))
+    with _progress(len(files), shown=len(files) > batch_size) as advance:
         try:
             for name, indices in groups.items():
                 stream = inspectors[name].predict_iter(
@@ -122,7 +135,7 @@ def _inspect_files(
                 )
                 for index, result in zip(indices, stream, strict=False):
                     results[index] = result
-                    bar.advance(task)
+                    advance()
         except KeyboardInterrupt:
             raise _Interrupted([r for r in results if r is not None]) from None
     return [r for r in results if r is not None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Iterable, Sequence
 
@@ -87,7 +88,10 @@ def make_app(verbs: Iterable[str] = VERBS) -> typer.Typer:
 def app_for(argv: Sequence[str]) -> typer.Typer:
     """The smallest app that runs ``argv``: its verb alone, or all verbs for help and typos."""
     verb = next((arg for arg in argv if not arg.startswith("-")), None)
-    return make_app([verb]) if verb in VERBS else app
+    return make_app([verb]) if verb in VERBS else full_app()
 
 
-app = make_app()
+@functools.cache
+def full_app() -> typer.Typer:
+    """The command line with every verb, built once on first use."""
+    return make_app()
