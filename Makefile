@@ -34,17 +34,16 @@ lint: $(VENV)/.train
 	$(PY) -m ruff check craftvision tests bench scripts
 	$(PY) -m ruff format --check craftvision tests bench scripts
 
-# Retrain the shipped reference models from their recipes and copy them into the package;
-# a recipes/M-finetune.yaml second stage, when there is one, continues from the first.
+# Retrain the shipped reference models from their recipes and copy them into the package:
+# recipes/M.yaml, then any fine-tune stages recipes/M-finetune.yaml, M-finetune2.yaml, ... in
+# order, each continuing from the one before; the last stage's `out:` run is shipped.
 MODALITIES := fibre weave stitch
 reference-models: $(VENV)/.train
 	for m in $(MODALITIES); do \
-	  $(CRAFTVISION) train --config recipes/$$m.yaml || exit 1; \
-	  run=runs/reference/$$m; \
-	  if [ -f recipes/$$m-finetune.yaml ]; then \
-	    $(CRAFTVISION) train --config recipes/$$m-finetune.yaml || exit 1; \
-	    run=runs/reference/$$m-finetune; \
-	  fi; \
+	  for recipe in recipes/$$m.yaml $$(ls recipes/$$m-finetune*.yaml 2>/dev/null | sort -V); do \
+	    $(CRAFTVISION) train --config $$recipe || exit 1; \
+	    run=$$(sed -n 's/^out: *//p' $$recipe); \
+	  done; \
 	  cp $$run/model.onnx craftvision/models/zoo/$$m.onnx && \
 	  cp $$run/model.md craftvision/models/zoo/$$m.md || exit 1; \
 	done
