@@ -33,6 +33,12 @@ def export(
         help="Keep an int8 bundle that loses more than 1 point of balanced accuracy on the test "
         "split, or whose OOD guard flags over 1 point more of it.",
     ),
+    tta: str | None = typer.Option(
+        None,
+        "--tta",
+        help="Test-time augmentation built into the bundle: none or dihedral (default: the "
+        "run's own setting).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the export report as JSON."),
 ) -> None:
     """Export a checkpoint as a self-describing ONNX bundle with its model card (.md).
@@ -43,6 +49,8 @@ def export(
     of balanced accuracy or its OOD guard flags more than 1 point more images, unless --force.
 
     Example: `craftvision export runs/fibre/best.ckpt --int8`
+
+    Example: `craftvision export runs/fibre/best.ckpt --tta dihedral`
     """
     from craftvision.errors import BundleError
     from craftvision.training.export import export_checkpoint
@@ -54,7 +62,14 @@ def export(
             "bundles (.onnx) are already exported"
         )
     report = export_checkpoint(
-        checkpoint, out, data=data, opset=opset, int8=int8, calib_data=calib_data, force=force
+        checkpoint,
+        out,
+        data=data,
+        opset=opset,
+        int8=int8,
+        calib_data=calib_data,
+        force=force,
+        test_time_augmentation=tta,
     )
     quantized = report.int8
     if as_json:

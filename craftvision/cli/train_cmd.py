@@ -46,6 +46,12 @@ def train(
     threshold: float | None = typer.Option(
         None, min=0.5, max=1.0, help="Abstain threshold stored in the bundle."
     ),
+    tta: str | None = typer.Option(
+        None,
+        "--tta",
+        help="Test-time augmentation built into the bundle: none, or dihedral (average the 8 "
+        "rotations and mirror images of each photo; 8x the inference cost). Default none.",
+    ),
     tensorboard: bool = typer.Option(
         False, "--tensorboard", help="Also log to RUN/tensorboard (needs tensorboard)."
     ),
@@ -97,6 +103,7 @@ def train(
         "device": device,
         "pretrained": pretrained,
         "threshold": threshold,
+        "test_time_augmentation": tta,
         "tensorboard": tensorboard or None,
     }
     if resume is not None:

@@ -27,6 +27,8 @@ FORMAT_VERSION = 1
 METADATA_KEY = "craftvision"
 _GRAPH_FIELD = 7  # ModelProto.graph
 _METADATA_PROPS_FIELD = 14  # ModelProto.metadata_props
+# Views the exported graph averages (see craftvision.models.tta): none, or the 8 orientations.
+TEST_TIME_AUGMENTATIONS = ("none", "dihedral")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class BundleMetadata:
     library_version: str = ""
     weights_sha256: str = ""
     created: str = ""
+    test_time_augmentation: str = "none"
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -60,6 +63,11 @@ class BundleMetadata:
             raise BundleError(f"temperature must be positive, got {self.temperature}")
         if not 0.5 <= self.threshold <= 1.0:
             raise BundleError(f"threshold must lie in [0.5, 1], got {self.threshold}")
+        if self.test_time_augmentation not in TEST_TIME_AUGMENTATIONS:
+            raise BundleError(
+                f"test-time augmentation {self.test_time_augmentation!r} is not one of "
+                f"{list(TEST_TIME_AUGMENTATIONS)}"
+            )
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys) stored under ``metadata_props['craftvision']``."""

@@ -39,6 +39,11 @@ def render_model_card(metadata: BundleMetadata, data_summary: dict[str, Any]) ->
         else f"feature distance > {metadata.ood_threshold:.1f} makes the verdict `inconclusive` "
         f"(flags {_percent(metrics.get('ood_flag_rate'))} of the test split)"
     )
+    views = (
+        "dihedral: the mean of the 8 rotations and mirror images of each photo (inside the graph)"
+        if metadata.test_time_augmentation == "dihedral"
+        else "none"
+    )
     auc = "n/a" if metrics.get("roc_auc") is None else f"{metrics['roc_auc']:.4f}"
     warning = (
         "\n> **Trained on procedural renders, not on real photographs.** Retrain it on your lab's "
@@ -55,6 +60,7 @@ def render_model_card(metadata: BundleMetadata, data_summary: dict[str, Any]) ->
 | classes | {", ".join(metadata.classes)} (genuine: **{metadata.genuine_class}**) |
 | architecture | `{metadata.architecture}` (timm) |
 | input | {spec.input_size}x{spec.input_size} {spec.channels}, {spec.resize_policy} (aspect kept) |
+| test-time augmentation | {views} |
 | calibration | temperature {metadata.temperature:.3f} (fitted on the validation split) |
 | abstain threshold | {metadata.threshold:.2f}: below it the verdict is `inconclusive` |
 | out-of-distribution guard | {guard} |

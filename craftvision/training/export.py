@@ -156,6 +156,7 @@ def export_checkpoint(
     max_drop: float = MAX_DROP,
     force: bool = False,
     device: str = "cpu",
+    test_time_augmentation: str | None = None,
 ) -> ExportReport:
     """Export a training checkpoint as a bundle, with its model card beside it (``.md``).
 
@@ -164,7 +165,8 @@ def export_checkpoint(
     so the bundle of ``best.ckpt`` is the one the run wrote. ``int8`` quantises it (see
     :func:`~craftvision.training.quantize.quantize_bundle`), calibrated on up to 256 training
     images or on the images under ``calib_data``. ``path`` defaults to the checkpoint's name
-    with ``.onnx`` (``.int8.onnx``).
+    with ``.onnx`` (``.int8.onnx``). ``test_time_augmentation`` overrides the run's setting
+    (see :mod:`craftvision.models.tta`).
     """
     # Imported here: the trainer imports this module, and these import the trainer.
     from craftvision.training.checkpoint import load_checkpoint
@@ -176,6 +178,8 @@ def export_checkpoint(
     state, model = load_checkpoint(source, device=device)
     known = {f.name for f in fields(TrainConfig)}
     config = TrainConfig(**{k: v for k, v in state["config"].items() if k in known})
+    if test_time_augmentation is not None:
+        config = replace(config, test_time_augmentation=test_time_augmentation)
     run = load_run_data(
         config,
         str(data) if data else _recorded_data(state, source),
@@ -187,7 +191,13 @@ def export_checkpoint(
             f"{run.data}: classes {list(run.classes)} differ from the checkpoint's "
             f"{list(state['classes'])}; give the run's dataset with --data DIR"
         )
-    final = finalize(model, run, batch_size=2 * config.batch_size, ood_guard=config.ood_guard)
+    final = finalize(
+        model,
+        run,
+        batch_size=2 * config.batch_size,
+        ood_guard=config.ood_guard,
+        test_time_augmentation=config.test_time_augmentation,
+    )
     metadata = bundle_metadata(config, run, final)
     exported = final.model.cpu()
     if not int8:

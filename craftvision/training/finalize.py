@@ -26,6 +26,7 @@ from craftvision.datasets.image_dataset import ImageDataset
 from craftvision.errors import DatasetError
 from craftvision.inspector import softmax
 from craftvision.models.bundle import BundleMetadata
+from craftvision.models.tta import with_test_time_augmentation
 from craftvision.preprocess import PreprocessSpec
 from craftvision.suggest import unknown_choice
 from craftvision.training.calibration import fit_temperature
@@ -132,12 +133,15 @@ def finalize(
     batch_size: int,
     device: torch.device | None = None,
     ood_guard: bool = True,
+    test_time_augmentation: str = "none",
     datasets: tuple[ImageDataset, ImageDataset, ImageDataset] | None = None,
 ) -> Finalized:
-    """Fit the temperature on the validation split, the guard on the training split, and
-    measure the test split. ``datasets`` (train, val, test) default to :meth:`RunData.datasets`;
-    the training set's augmentation is switched off."""
+    """Wrap ``model`` for ``test_time_augmentation`` (see :mod:`craftvision.models.tta`), then fit
+    the temperature on the validation split, the guard on the training split, and measure the
+    test split. ``datasets`` (train, val, test) default to :meth:`RunData.datasets`; the training
+    set's augmentation is switched off."""
     device = device or next(model.parameters()).device
+    model = with_test_time_augmentation(model, test_time_augmentation)
     train_set, val_set, test_set = datasets or run.datasets()
     loader = {"batch_size": batch_size}
     val_logits, val_targets, val_features = predict_features(
@@ -178,4 +182,5 @@ def bundle_metadata(config: TrainConfig, run: RunData, final: Finalized) -> Bund
         data_fingerprint=run.manifest.fingerprint,
         library_version=__version__,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
+        test_time_augmentation=config.test_time_augmentation,
     )

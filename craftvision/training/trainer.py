@@ -54,6 +54,7 @@ from craftvision.errors import ConfigError, DatasetError
 from craftvision.inspector import softmax
 from craftvision.models.bundle import read_metadata
 from craftvision.models.factory import DEFAULT_ARCHITECTURE, create_model
+from craftvision.models.tta import check_test_time_augmentation
 from craftvision.suggest import unknown_choice
 from craftvision.training.card import render_model_card
 from craftvision.training.export import export_bundle
@@ -77,6 +78,8 @@ class TrainConfig:
     ``train_crop`` trains on random windows of that side cut from the ``image_size`` input (the
     fully convolutional model is still evaluated and exported at ``image_size``): fine thread
     texture keeps its full resolution at a quarter of the training cost.
+    ``test_time_augmentation`` ``"dihedral"`` exports a model that averages the 8 rotations and
+    mirror images of each input (8x the inference cost; see :mod:`craftvision.models.tta`).
     ``synth`` (e.g. ``{"n": 4000, "seed": 1}``) renders the training data into ``OUT/data`` first
     when ``data`` is not given, so a recipe file is self-contained.
     """
@@ -102,6 +105,7 @@ class TrainConfig:
     pretrained: str | None = None
     threshold: float = 0.8
     ood_guard: bool = True
+    test_time_augmentation: str = "none"
     tensorboard: bool = False
     name: str | None = None
     synth: dict[str, Any] | None = None
@@ -246,6 +250,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult | None:
             f"train_crop must be between 16 and image_size ({config.image_size}), "
             f"not {config.train_crop}"
         )
+    check_test_time_augmentation(config.test_time_augmentation)
     world = World.from_env()
     device = resolve_device(config.device, world)
     started = world.size > 1 and not dist.is_initialized()
@@ -318,6 +323,7 @@ def _train(
         batch_size=2 * config.batch_size,
         device=device,
         ood_guard=config.ood_guard,
+        test_time_augmentation=config.test_time_augmentation,
         datasets=(train_set, val_set, test_set),
     )
     atomic_write_text(run_dir / "metrics.json", json.dumps(final.metrics, indent=2))
