@@ -28,6 +28,7 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON Lines.
                 "size_mb": round(path.stat().st_size / 1e6, 2),
                 "test_balanced_accuracy": meta.metrics.get("balanced_accuracy"),
                 "architecture": meta.architecture,
+                "test_time_augmentation": meta.test_time_augmentation,
                 "path": str(path),
             }
         )
@@ -35,7 +36,8 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON Lines.
         typer.echo("\n".join(json.dumps(row) for row in rows))
         return
     table = Table(header_style="bold")
-    for column in ("name", "modality", "classes (genuine first)", "size", "test bal. acc."):
+    columns = ("name", "modality", "classes (genuine first)", "size", "views", "test bal. acc.")
+    for column in columns:
         table.add_column(column)
     for row in rows:
         classes = [row["genuine_class"]] + [c for c in row["classes"] if c != row["genuine_class"]]
@@ -45,6 +47,7 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON Lines.
             row["modality"],
             ", ".join(classes),
             f"{row['size_mb']:.1f} MB",
+            "8 (dihedral)" if row["test_time_augmentation"] == "dihedral" else "1",
             "n/a" if accuracy is None else f"{100 * accuracy:.2f} %",
         )
     Console().print(table)
