@@ -141,6 +141,7 @@ _PPM_RANGE = (5.0, 50.0)
 _MIN_MEASURED = 100
 _LOOP_POINTS = 17
 _TWILL_TEXELS = 16
+_CHUNK = 16384  # pixels shaded at once: small enough to stay in cache
 
 
 @dataclass(frozen=True)
@@ -565,10 +566,16 @@ class _Capsules:
     u0: np.ndarray
     phase: np.ndarray
 
-    def __post_init__(self) -> None:
+    @functools.cached_property
+    def length(self) -> np.ndarray:
+        """Length of each segment (px)."""
         d = self.b - self.a
-        self.length = np.sqrt((d * d).sum(axis=1))
-        self.tangent = d / np.maximum(self.length, 1e-6)[:, None]
+        return np.sqrt((d * d).sum(axis=1))
+
+    @functools.cached_property
+    def tangent(self) -> np.ndarray:
+        """Unit vector from ``a`` to ``b`` (Nx2)."""
+        return (self.b - self.a) / np.maximum(self.length, 1e-6)[:, None]
 
     def select(self, keep: np.ndarray) -> _Capsules:
         """The capsules where ``keep`` is true, in the same order."""
@@ -642,23 +649,37 @@ def _rasterise(caps: _Capsules, size: int) -> np.ndarray:
     last = np.clip(last, -1, size - 1).astype(np.int32)
     rows = np.maximum(last - first + 1, 0)
     pair = np.repeat(np.arange(len(h), dtype=np.int32), rows)
-    y = first[pair] + np.arange(len(pair), dtype=np.int32) - np.repeat(np.cumsum(rows) - rows, rows)
+    y = np.repeat(first - (np.cumsum(rows, dtype=np.int32) - rows), rows)
+    y += np.arange(len(pair), dtype=np.int32)
     fy = y.astype(np.float32)
-    r, ax, ay, bx, by = radius[pair], a[pair, 0], a[pair, 1], b[pair, 0], b[pair, 1]
     tiny = np.float32(1e-6)
-    tx = np.where(np.abs(t[:, 0]) < tiny, tiny, t[:, 0])[pair]
-    ty = np.where(np.abs(t[:, 1]) < tiny, tiny, t[:, 1])[pair]
+    disks = (np.where(caps.dive_a, radius, np.nan), np.where(caps.dive_b, radius, np.nan))
+    # Per (capsule, row) pair: each capsule's values repeated over its rows.
+    r, ax, ay, bx, by, tx, ty, length, disk_a, disk_b = np.repeat(
+        np.stack(
+            [
+                radius,
+                *a.T,
+                *b.T,
+                np.where(np.abs(t[:, 0]) < tiny, tiny, t[:, 0]),
+                np.where(np.abs(t[:, 1]) < tiny, tiny, t[:, 1]),
+                length,
+                *disks,
+            ]
+        ),
+        rows,
+        axis=1,
+    )
     dy = fy - ay
     # The band: 0 <= along <= length and |across| <= r, each linear in x along the row.
-    p, q = ax - dy * ty / tx, ax + (length[pair] - dy * ty) / tx
+    p, q = ax - dy * ty / tx, ax + (length - dy * ty) / tx
     m, n = ax + (dy * tx - r) / ty, ax + (dy * tx + r) / ty
     left = np.maximum(np.minimum(p, q), np.minimum(m, n))
     right = np.minimum(np.maximum(p, q), np.maximum(m, n))
     empty = left > right
     left[empty], right[empty] = np.inf, -np.inf
-    disks = (np.where(caps.dive_a, radius, np.nan), np.where(caps.dive_b, radius, np.nan))
     with np.errstate(invalid="ignore"):
-        for cx, cy, disk in ((ax, ay, disks[0][pair]), (bx, by, disks[1][pair])):
+        for cx, cy, disk in ((ax, ay, disk_a), (bx, by, disk_b)):
             chord = np.sqrt(disk * disk - (fy - cy) ** 2)  # NaN: no disk here, fmin/fmax skip it
             left = np.fmin(left, cx - chord)
             right = np.fmax(right, cx + chord)
@@ -719,13 +740,22 @@ def _ground(rng: np.random.Generator, c: StitchConstruction, ppm: float, size: i
     pos = np.arange(size, dtype=np.float32)
     # A large positive origin keeps texel coordinates positive, so truncation floors them.
     u0, v0 = rng.uniform(0, 4 * _TWILL_TEXELS, 2) + 2**20
-    u = (np.float32(ca) * pos + np.float32(u0))[None, :] - (np.float32(sa) * pos)[:, None]
-    v = (np.float32(sa) * pos)[None, :] + (np.float32(ca) * pos + np.float32(v0))[:, None]
-    iu, iv = u.astype(np.int32), v.astype(np.int32)
-    weave = _twill_tile(level).ravel()[((iv & 63) << 6) | (iu & 63)]
     yarns = rng.uniform(0.93, 1.07, (2, 64)).astype(np.float32)
-    texture = (0.5 + 0.5 * weave) * yarns[0][(iu >> 4) & 63] * yarns[1][(iv >> 4) & 63]
-    return np.stack([texture * np.float32(g) for g in c.ground])
+    u_col, u_row = np.float32(ca) * pos + np.float32(u0), (np.float32(sa) * pos)[:, None]
+    v_col, v_row = np.float32(sa) * pos, (np.float32(ca) * pos + np.float32(v0))[:, None]
+    tile = _twill_tile(level).ravel()
+    planes = np.empty((3, size, size), np.float32)
+    step = max(1, _CHUNK // size)
+    for first in range(0, size, step):  # bands of rows that stay in cache
+        band = slice(first, first + step)
+        iu = (u_col - u_row[band]).astype(np.int32)
+        iv = (v_col + v_row[band]).astype(np.int32)
+        texture = 0.5 + 0.5 * tile.take(((iv & 63) << 6) | (iu & 63), mode="clip")
+        texture *= yarns[0].take((iu >> 4) & 63, mode="clip")
+        texture *= yarns[1].take((iv >> 4) & 63, mode="clip")
+        for plane, g in zip(planes[:, band], c.ground, strict=True):
+            np.multiply(texture, np.float32(g), out=plane)
+    return planes
 
 
 def _shifted(img: np.ndarray, dx: int, dy: int) -> np.ndarray:
@@ -776,15 +806,15 @@ def _shade(
     c: StitchConstruction,
     caps: _Capsules,
     top: np.ndarray,
-    size: int,
+    planes: np.ndarray,
     ppm: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per covered pixel: flat index, diffuse RGB (Nx3), specular (N) and coverage (N).
+) -> None:
+    """Paint the threads over the ground ``planes`` (3xHxW, in place) where ``top`` has one.
 
     Each pixel is lit from its capsule's cylinder normal (see :func:`_lighting`): wrapped
     diffuse light, a Blinn-Phong sheen that is strongest across the light, twist striations,
     fibre streaks, and darkening where the thread dives into the fabric. Lighting, cosines and
-    streaks come from lookup tables.
+    streaks come from lookup tables; pixels are shaded ``_CHUNK`` at a time to stay in cache.
     """
     azimuth = rng.uniform(0, 2 * np.pi)
     lz = rng.uniform(0.55, 0.9)
@@ -796,13 +826,13 @@ def _shade(
     visible = np.float32(np.clip((period * c.thread_width_mm * ppm / 2 - 2.5) / 3, 0.0, 1.0))
     relief = float(np.clip((c.thread_width_mm * ppm - 1.5) / 2.5, 0.25, 1.0))
     shade_lut, sheen_lut = _lighting(c, (lx, ly, lz), rng.uniform(0.25, 0.4), relief)
+    twist = np.float32(math.tan(math.radians(c.twist_deg)))
 
     ax, ay = caps.a[:, 0], caps.a[:, 1]
     tx, ty = caps.tangent[:, 0], caps.tangent[:, 1]
     h = caps.half_width
     big = np.float32(1e6)
-    stripe_rate = np.float32(256 / period) / h
-    streak_rate = 1 / (1.5 * h)
+    stripe_scale = np.float32(256 / period)
     per_capsule = np.stack(
         [
             ax * tx + ay * ty,
@@ -810,46 +840,58 @@ def _shade(
             tx,
             ty,
             h,
-            1 / h,
             np.where(caps.dive_a, 0.0, -big),
             np.where(caps.dive_b, caps.length, big),
             # Row of the lighting tables for this capsule's light component across it.
             np.rint((ly * tx - lx * ty + lxy) * ((_LIGHT_BINS - 1) / (2 * lxy))) * _PROFILE_BINS
             + (_PROFILE_BINS - 1) / 2,
-            stripe_rate,
-            caps.u0 * stripe_rate + caps.phase * np.float32(256 / (2 * np.pi)),
-            caps.u0 * streak_rate + caps.phase * 10,
-            streak_rate,
+            caps.u0 * (stripe_scale / h) + caps.phase * np.float32(256 / (2 * np.pi)),
+            caps.u0 * (1 / (1.5 * h)) + caps.phase * 10,
+            *caps.rgb.T,
         ]
     ).astype(np.float32)
-    idx = np.flatnonzero(top)
-    k = top[idx] - 1
-    cu, cv, tx, ty, h, inv_h, from_a, from_b, light_row, rate, base, base2, rate2 = np.take(
-        per_capsule, k, axis=1
-    )
-    row, col = np.divmod(idx, size)
-    x, y = col.astype(np.float32), row.astype(np.float32)
-    u = x * tx + y * ty - cu
-    v = y * tx - x * ty - cv
-    q = np.minimum(u - from_a, from_b - u) * inv_h  # distance to a diving end / half-width
-    reach = h * np.sqrt(np.clip(q * 0.625 + 0.1875, 0.0025, 1.0))
-    over = u - np.clip(u, from_a, from_b)  # beyond a diving end; joints are flat
-    dist = np.sqrt(over * over + v * v)
-    cover = np.clip(reach + 0.5 - dist, 0.0, 1.0)
-    # Signed distance from the axis in half-widths (round past a diving end), into the tables.
-    profile = np.copysign(np.minimum(dist / reach, 1.0), v) * np.float32((_PROFILE_BINS - 1) / 2)
-    lit = (profile + light_row).astype(np.int32)
-
-    twist = np.float32(math.tan(math.radians(c.twist_deg)))
-    stripes = _wave_lut()[((u + v * twist) * rate + base).astype(np.int32) & 255]
-    iu = (u * rate2 + base2).astype(np.int32) & 63
-    iv = ((v * inv_h + 1.0) * 6).astype(np.int32) & 63
-    streaks = _streak_tile().ravel()[(iv << 6) | iu]
-    albedo = (1 - c.twist_amp * visible * stripes) * (1 - np.float32(c.fuzz) * streaks)
-    sink = np.clip((1.2 - q) * 0.4545, 0.0, 1.0)
-    shade = shade_lut[lit] * (1 - 0.55 * sink) * albedo
-    glint = sheen_lut[lit] * (1 - 0.4 * visible * stripes) * (1 - sink)
-    return idx, caps.rgb[k] * shade[:, None], glint, cover
+    size = planes.shape[-1]
+    covered = np.flatnonzero(top > 0)
+    # Every index below is in range: ``mode="clip"`` only skips the bounds checks.
+    for first in range(0, len(covered), _CHUNK):
+        idx = covered[first : first + _CHUNK]
+        k = (top.take(idx) - 1).astype(np.intp)
+        cu, cv, tx, ty, h, from_a, from_b, light_row, base, base2, *rgb = (
+            row.take(k, mode="clip") for row in per_capsule
+        )
+        inv_h = 1 / h
+        flat = idx.astype(np.int32)
+        row = flat // size
+        x, y = (flat - row * size).astype(np.float32), row.astype(np.float32)
+        u = x * tx + y * ty - cu
+        v = y * tx - x * ty - cv
+        q = np.minimum(u - from_a, from_b - u) * inv_h  # distance to a diving end / half-width
+        reach = h * np.sqrt(np.clip(q * 0.625 + 0.1875, 0.0025, 1.0))
+        over = u - np.clip(u, from_a, from_b)  # beyond a diving end; joints are flat
+        dist = np.sqrt(over * over + v * v)
+        cover = np.clip(reach + 0.5 - dist, 0.0, 1.0)
+        # Signed distance from the axis in half-widths (round past a diving end), into the tables.
+        profile = np.copysign(np.minimum(dist / reach, 1.0), v)
+        profile *= np.float32((_PROFILE_BINS - 1) / 2)
+        lit = (profile + light_row).astype(np.int32)
+        phase = ((u + v * twist) * (stripe_scale / h) + base).astype(np.int32) & 255
+        stripes = _wave_lut().take(phase, mode="clip")
+        iu = (u * (1 / (1.5 * h)) + base2).astype(np.int32) & 63
+        iv = ((v * inv_h + 1.0) * 6).astype(np.int32) & 63
+        streaks = _streak_tile().ravel().take((iv << 6) | iu, mode="clip")
+        albedo = (1 - c.twist_amp * visible * stripes) * (1 - np.float32(c.fuzz) * streaks)
+        sink = np.clip((1.2 - q) * 0.4545, 0.0, 1.0)
+        shade = shade_lut.take(lit, mode="clip") * (1 - 0.55 * sink) * albedo
+        glint = sheen_lut.take(lit, mode="clip") * (1 - 0.4 * visible * stripes) * (1 - sink)
+        # Over the ground: under + cover * (diffuse + glint - under).
+        for plane, diffuse in zip(planes.reshape(3, -1), rgb, strict=True):
+            under = plane.take(idx, mode="clip")
+            diffuse *= shade
+            diffuse += glint
+            diffuse -= under
+            diffuse *= cover
+            under += diffuse
+            plane[idx] = under
 
 
 def _view(
@@ -911,23 +953,28 @@ def render_stitch(
     dx, dy = np.rint(rng.uniform(-0.8, 0.8, 2) * h_px).astype(int).tolist()
     shadow = _shifted(shadow, dx, dy)
     planes *= 1 - np.float32(rng.uniform(0.45, 0.7)) * shadow
-    idx, rgb, spec, alpha = _shade(rng, c, caps, top, size, ppm)
-    for ch in range(3):
-        flat = planes[ch].reshape(-1)
-        flat[idx] += alpha * (rgb[:, ch] + spec - flat[idx])
+    _shade(rng, c, caps, top, planes, ppm)
     image = _photograph(rng, planes)
     return image, _truth(c, lay, rows, to_px, ppm, size)
 
 
 def _photograph(rng: np.random.Generator, planes: np.ndarray) -> np.ndarray:
-    """Reflected-light photo of 3xHxW albedo planes: light, white balance, blur, noise, JPEG."""
-    light = imaging.illumination(rng, planes.shape[1:]).astype(np.float32)
+    """Reflected-light photo of 3xHxW albedo planes: light, white balance, blur, noise, JPEG.
+
+    ``planes`` become the exposure (scaled in place).
+    """
+    light = imaging.illumination(rng, planes.shape[1:])
     level = np.float32(rng.uniform(0.75, 1.0) * 255.0)
     cast = 1.0 + rng.uniform(-0.07, 0.07, 3)
-    img = planes * (light * level)[None] * cast.astype(np.float32)[:, None, None]
-    img = imaging.defocus(img, 1.3 * rng.random() ** 2)
-    img = imaging.sensor_noise(rng, img, shot=rng.uniform(0.05, 0.5), read=rng.uniform(0.5, 3.0))
-    out = imaging.quantise(img)
+    planes *= light * level
+    planes *= cast.astype(np.float32)[:, None, None]
+    out = imaging.develop(
+        rng,
+        planes,
+        blur=1.3 * rng.random() ** 2,
+        shot=rng.uniform(0.05, 0.5),
+        read=rng.uniform(0.5, 3.0),
+    )
     if rng.random() < 0.15:
         out = imaging.jpeg_roundtrip(out, int(rng.integers(60, 93)))
     if rng.random() < 0.1:

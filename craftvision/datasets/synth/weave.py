@@ -341,21 +341,21 @@ class _Threads:
     def thickness_cv(self) -> float:
         return float(self.radii.std() / self.radii.mean())
 
-    @property
+    @functools.cached_property
     def pitch(self) -> float:
         return float(np.diff(self.centres).mean())
 
     def index(self, pos: np.ndarray) -> np.ndarray:
         """The cell holding each position (to 1/8 px)."""
-        return self.lookup[((pos - self.edges[0]) * np.float32(8)).astype(np.intp)]
+        return self.lookup.take(((pos - self.edges[0]) * np.float32(8)).astype(np.int32))
 
     def radius(self, thread: np.ndarray, along: np.ndarray) -> np.ndarray:
         """The radius of ``thread`` at position ``along`` its length."""
         bins = self.radii.shape[1]
         if bins == 1:
-            return self.radii.ravel()[thread]
-        at = ((along - np.float32(self.origin)) * np.float32(1 / self.bin_px)).astype(np.intp)
-        return self.radii.ravel()[thread * bins + at]
+            return self.radii.ravel().take(thread, mode="clip")
+        at = ((along - np.float32(self.origin)) * np.float32(1 / self.bin_px)).astype(np.int32)
+        return self.radii.ravel().take(thread * bins + at)
 
 
 def _smooth_rows(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
@@ -461,15 +461,6 @@ def _kani_regions(
     return np.where((jj % 2 == 1)[:, None], shifted, regions).astype(np.int32)
 
 
-@functools.lru_cache(maxsize=8)
-def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Flattened pixel-centre coordinates (x, y) relative to the image centre, read-only."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) - np.float32((size - 1) / 2)
-    xx, yy = xx.ravel(), yy.ravel()
-    xx.flags.writeable = yy.flags.writeable = False
-    return xx, yy
-
-
 def _fabric_coords(
     rng: np.random.Generator, c: WeaveConstruction, size: int, pitch_weft: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
@@ -478,21 +469,30 @@ def _fabric_coords(
     Any rotation and a slight perspective for every class; hand-woven cloth adds slowly bowed,
     skewed wefts and a little warp waviness. Returns ``(u, v, warp angle in degrees)``.
     """
-    x, y = _grid(size)
+    # Pixel-centre coordinates from the image centre, as a row (x) and a column (y): every
+    # term linear in one of them costs a row, not a pass over the image.
+    x = np.arange(size, dtype=np.float32) - np.float32((size - 1) / 2)
+    x, y = x[None, :], x[:, None]
     theta = rng.uniform(0, math.pi)
     tilt = rng.uniform(-0.08, 0.08, 2) / size
     w = 1 + np.float32(tilt[0]) * x + np.float32(tilt[1]) * y
     cos, sin = np.float32(math.cos(theta)), np.float32(math.sin(theta))
-    u = (cos * x + sin * y) / w
-    v = (cos * y - sin * x) / w
+    u = cos * x + sin * y
+    u /= w
+    v = cos * y - sin * x
+    v /= w
     if c.bow > 0:
         coarse = rng.standard_normal((2, 3, 3)).astype(np.float32)
         amp = np.float32(c.bow * pitch_weft)
-        bow = cv2.resize(coarse[0], (size, size), interpolation=cv2.INTER_CUBIC).ravel()
-        wave = cv2.resize(coarse[1], (size, size), interpolation=cv2.INTER_CUBIC).ravel()
-        v += amp * bow + np.float32(math.tan(math.radians(c.skew_deg))) * u
-        u += np.float32(0.3) * amp * wave
-    return u, v, (math.degrees(theta) + 90.0) % 180.0
+        bow = cv2.resize(coarse[0], (size, size), interpolation=cv2.INTER_CUBIC)
+        wave = cv2.resize(coarse[1], (size, size), interpolation=cv2.INTER_CUBIC)
+        # v += amp * bow + skew * u, and u += 0.3 * amp * wave, without temporaries.
+        bow *= amp
+        bow += np.multiply(u, np.float32(math.tan(math.radians(c.skew_deg))), out=w)
+        v += bow
+        wave *= np.float32(0.3) * amp
+        u += wave
+    return u.ravel(), v.ravel(), (math.degrees(theta) + 90.0) % 180.0
 
 
 def _cells(
@@ -582,8 +582,9 @@ def _layer(
     slant = from_start
     slant *= np.float32(-4 * twist)
     slant += np.float32(4) * across
-    texture = grain[slant.astype(np.intp) & (_GRAIN - 1)]
-    radius = radius * _NARROW[(end * np.float32(_LUT - 1)).astype(np.intp)]
+    texture = grain.take(slant.astype(np.int32) & (_GRAIN - 1), mode="clip")
+    # Table lookups by a byte (the indices are 0-255 by construction) are fastest in cv2.LUT.
+    radius = radius * cv2.LUT((end * np.float32(_LUT - 1)).astype(np.uint8), _NARROW)
     end *= sign
     height = end
     q = np.abs(across, out=across)
@@ -593,7 +594,7 @@ def _layer(
     q /= radius
     q *= np.float32((_LUT - 1) / 2)
     np.minimum(q, np.float32(_LUT - 1), out=q)
-    crown = _CROWN[q.astype(np.intp)]
+    crown = cv2.LUT(q.astype(np.uint8), _CROWN)
     shade = 0.4 * height
     shade += np.float32(0.6)
     shade *= texture
@@ -635,7 +636,8 @@ class _Cloth:
         ``radius_f`` is changed in place.
         """
         pitch_w, pitch_f = self.warps.pitch, self.wefts.pitch
-        gap = np.minimum(u - self.colour_run[0][cell], self.colour_run[1][cell] - u)
+        start, end = (run.take(cell, mode="clip") for run in self.colour_run)
+        gap = np.minimum(u - start, end - u)
         gap *= gap
         np.negative(gap, out=gap)
         radius_f *= 1 - 0.45 * np.exp(gap * np.float32(1 / (0.45 * pitch_w) ** 2))
@@ -652,7 +654,9 @@ class _Cloth:
 
         Warps and wefts are two layers; at every pixel the higher yarn that covers it is
         seen, and where neither does, the dark background shows through the gap. ``light`` is
-        the illumination at each pixel (peak 1).
+        the illumination at each pixel (peak 1). Per-thread and per-cell values are gathered
+        with ``take`` (``mode="clip"``: the indices are in range by construction), which is
+        several times cheaper than fancy indexing.
         """
         warps, wefts = self.warps, self.wefts
         i = warps.index(u)
@@ -663,12 +667,12 @@ class _Cloth:
         interlock = None
         if self.colour_run is not None:
             interlock = self._interlock(u, cell, radius_f)
-        sign = self.sign[cell]
+        sign = self.sign.take(cell, mode="clip")
         z_w, cover_w, shade_w = _layer(
             v,
-            u - warps.centres[i],
+            u - warps.centres.take(i, mode="clip"),
             warps.radius(i, v),
-            (self.warp_run[0][cell], self.warp_run[1][cell]),
+            tuple(run.take(cell, mode="clip") for run in self.warp_run),
             wefts.pitch / 2,
             sign,
             self.grain_w,
@@ -677,9 +681,9 @@ class _Cloth:
         np.negative(sign, out=sign)
         z_f, cover_f, shade_f = _layer(
             u,
-            v - wefts.centres[j],
+            v - wefts.centres.take(j, mode="clip"),
             radius_f,
-            (self.weft_run[0][cell], self.weft_run[1][cell]),
+            tuple(run.take(cell, mode="clip") for run in self.weft_run),
             warps.pitch / 2,
             sign,
             self.grain_f,
@@ -706,7 +710,7 @@ class _Cloth:
         seen_w += background
         seen_w *= light
         for k in range(3):
-            np.multiply(self.rgb[k][pick], seen_w, out=out[k])
+            np.multiply(self.rgb[k].take(pick, mode="clip"), seen_w, out=out[k])
 
 
 def _cloth(
@@ -755,9 +759,13 @@ def _cloth(
 
 def _photograph(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
     """Finish the photo of lit planes (3 x H x W, 0-255): focus, sensor noise, file format."""
-    img = imaging.defocus(img, 1.2 * rng.random() ** 2)
-    img = imaging.sensor_noise(rng, img, shot=rng.uniform(0.05, 0.6), read=rng.uniform(0.5, 3.0))
-    out = imaging.quantise(img)
+    out = imaging.develop(
+        rng,
+        img,
+        blur=1.2 * rng.random() ** 2,
+        shot=rng.uniform(0.05, 0.6),
+        read=rng.uniform(0.5, 3.0),
+    )
     if rng.random() < 0.1:
         out = imaging.to_gray(out)
     if rng.random() < 0.15:
