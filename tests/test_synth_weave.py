@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from craftvision.datasets import synth
-from craftvision.datasets.synth import weave
+from craftvision.datasets.synth import imaging, weave
 from craftvision.datasets.synth.weave import (
     CLASSES,
     KINDS,
@@ -76,6 +76,31 @@ def test_same_seed_same_images() -> None:
         assert np.array_equal(a, b) and ta == tb
     other = render_sample(np.random.default_rng(8), "kani_handwoven", 2, size=64)
     assert not np.array_equal(one[0][0], other[0][0])
+
+
+@pytest.mark.parametrize(
+    "bits", [np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937], ids=lambda b: b.__name__
+)
+@pytest.mark.parametrize("shape", [(3, 16, 16), (16, 16), (3, 5, 7)])
+def test_noise_bytes_are_those_of_rng_bytes(bits, shape) -> None:
+    # Read from the raw stream where that is exact; the bytes and the state after must match.
+    for warm in (0, 1):  # with and without a pending 32-bit half word
+        plain, fast = np.random.Generator(bits(3)), np.random.Generator(bits(3))
+        for rng in (plain, fast):
+            rng.integers(0, 2**32, size=warm, dtype=np.uint32)
+        expected = np.frombuffer(plain.bytes(2 * int(np.prod(shape))), np.uint8)
+        assert np.array_equal(imaging._noise_bytes(fast, shape).ravel(), expected)
+        assert np.array_equal(plain.integers(0, 2**32, 9), fast.integers(0, 2**32, 9))
+
+
+@pytest.mark.parametrize("shape", [(3, 16, 16), (16, 16)])
+def test_camera_stage_plane_by_plane_matches_the_whole_image_steps(shape) -> None:
+    img = np.random.default_rng(0).uniform(-5, 260, shape).astype(np.float32)
+    steps, fused = np.random.default_rng(3), np.random.default_rng(3)
+    noisy = imaging.sensor_noise(steps, imaging.defocus(img, 0.8), shot=0.3, read=2.0)
+    got = imaging.develop(fused, img, blur=0.8, shot=0.3, read=2.0)
+    assert np.array_equal(got, imaging.quantise(noisy))
+    assert steps.random() == fused.random()
 
 
 def test_images_of_a_sample_share_its_construction() -> None:

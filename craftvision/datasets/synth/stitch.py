@@ -789,7 +789,10 @@ def _lighting(
     diffuse = np.maximum(across + nz * lz + c.wrap, 0.0) / (1 + c.wrap)
     shade = (ambient + (1 - ambient) * diffuse) * (1 - 0.35 * r**4)
     half = math.sqrt(lxy * lxy + (lz + 1.0) ** 2)
-    sheen = np.maximum(across / half + nz * (lz + 1.0) / half, 0.0) ** np.float32(c.gloss_exponent)
+    facing = across / half + nz * (lz + 1.0) / half
+    # max(facing, 0) ** exponent, with the power (costly) only where it is not 0.
+    exponent = np.float32(c.gloss_exponent)
+    sheen = np.power(facing, exponent, out=np.zeros_like(facing), where=facing > 0)
     return shade.astype(np.float32).ravel(), (c.gloss * sheen).astype(np.float32).ravel()
 
 
