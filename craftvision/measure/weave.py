@@ -7,11 +7,15 @@ patterns a weave builds from its threads (a twill's diagonal ribs, a satin's sca
 floats, a check's stripes) repeat over several threads and peak at lower frequencies; and a
 plain weave's checkerboard, whose diagonal peaks sit at 1/√2 of the thread frequency, is
 recognised by its sum and difference being the thread peaks. The threads themselves are then
-located: the image is turned so one system stands upright and cut into bands a few threads
-high (hand-woven threads bow), and in each band the threads are the crests of the profile
-across them. The spacing CV is their gaps' spread about the band's steady pitch trend (a photo
-taken at a slant changes the pitch across the field); the pitch is the spectral period for a
-regular cloth and the mean gap for an irregular one, whose spectral peak is broad and skewed.
+located: the image is turned so one system stands upright and cut into bands four threads of
+the other system high (a twill's repeat, and short enough for hand-woven threads that bow), and
+in each band the threads are the crests of the ridge response across them. The pitch is the
+spectral period when the mean gap between crests agrees with it (a regular cloth's peak is
+exact), else the mean gap (an irregular cloth's peak is broad and off). The crests are followed
+from band to band as threads; the spacing CV is the spread of the gap between the same two
+threads, averaged along them, about the pitch's steady trend (a photo taken at a slant changes
+the pitch across the field), with the scatter of one gap along its threads (the noise of
+finding a crest) taken off.
 
 Example:
     >>> import numpy as np
@@ -37,14 +41,14 @@ from craftvision.errors import MeasurementError
 from craftvision.measure._image import ImageSource, as_gray, load, pooled_mean, source_path
 from craftvision.measure.calibration import HOW_TO_CALIBRATE, Calibration
 
-# Measured spacing CVs (bench/measure_accuracy.py): power loom ~3 %, jacquard ~7 % (its floats
-# blur the thread crests), hand-woven Kani ~14 % (8-20 % drawn).
-MACHINE_MAX_CV = 0.05
-HAND_MIN_CV = 0.10
+# Machine looms space threads within a few percent (CV < 3 %); hand-woven Kani varies by 8-20 %.
+MACHINE_MAX_CV = 0.03
+HAND_MIN_CV = 0.08
 UNCALIBRATED = f"threads per cm need a calibration: {HOW_TO_CALIBRATE}"
 _MIN_SIDE_PX = 48
 _MIN_PITCH_PX = 3.0
 _SKEW_DEG = 15.0  # hand-woven wefts lean and bow off square
+_AGREE = 0.02  # the spectral period is taken when the counted pitch is this close to it
 
 
 def _spectrum(gray: np.ndarray, max_pitch: float) -> np.ndarray:
@@ -120,7 +124,7 @@ def _thread_peaks(spec: np.ndarray, band: tuple[float, float]) -> tuple[_Peak, _
     1/√2 of the thread frequency: when the sum and difference of the pair are peaks as well,
     those are the threads. A peak with a strong one at half its frequency is a harmonic.
     """
-    peaks = _peaks(spec, band, 12)
+    peaks = _peaks(spec, band, 24)
     tolerance = math.radians(_SKEW_DEG)
     pairs = [
         (a, b)
@@ -153,69 +157,131 @@ def _thread_peaks(spec: np.ndarray, band: tuple[float, float]) -> tuple[_Peak, _
     return found[0], found[1]
 
 
-def _crests(profile: np.ndarray, pitch: float) -> np.ndarray:
-    """Sub-pixel positions of the thread crests along a profile across threads ``pitch`` apart."""
-    smooth = cv2.GaussianBlur(profile.reshape(1, -1), (0, 0), sigmaX=max(0.6, 0.15 * pitch))[0]
-    detrend = smooth - cv2.GaussianBlur(profile.reshape(1, -1), (0, 0), sigmaX=pitch)[0]
-    top = np.flatnonzero((detrend[1:-1] > detrend[:-2]) & (detrend[1:-1] >= detrend[2:])) + 1
-    kept: list[float] = []
-    for j in top[np.argsort(-detrend[top])]:
-        if all(abs(j - k) >= 0.55 * pitch for k in kept):
-            kept.append(float(j))
-    kept.sort()
-    out = []
-    for j in kept:
-        k = int(j)
-        if 0 < k < len(detrend) - 1:
-            a, b, c = detrend[k - 1], detrend[k], detrend[k + 1]
-            denom = a - 2 * b + c
-            out.append(k + (0.5 * (a - c) / denom if denom < 0 else 0.0))
-    return np.array(out)
-
-
-def _spacing(
-    gray: np.ndarray, across: float, pitch: float, other_pitch: float
-) -> tuple[float, int, float]:
-    """Spacing CV, count and mean gap (px) of the threads repeating along ``across`` (radians).
-
-    The image is turned so those threads stand upright and cut into bands about three threads
-    of the other system high (hand-woven threads bow, so whole-image profiles would blur);
-    in each band the threads are the crests of the profile across them. The mean gap between
-    neighbouring crests is the pitch; the CV pools the gaps after dividing each by its band's
-    steady pitch trend (a photo taken at a slant changes the pitch across the field).
-    """
+def _upright(gray: np.ndarray, across: float) -> np.ndarray:
+    """The image turned so the threads repeating along ``across`` (radians) stand upright;
+    outside the photo is NaN."""
     h, w = gray.shape
     side = math.ceil(math.hypot(h, w))
     turn = cv2.getRotationMatrix2D((w / 2, h / 2), math.degrees(across), 1.0)
     turn[:, 2] += (side - w) / 2, (side - h) / 2
-    upright = cv2.warpAffine(gray, turn, (side, side), flags=cv2.INTER_LINEAR, borderValue=np.nan)
-    band = max(4, round(3 * other_pitch))
-    ratios: list[np.ndarray] = []
-    counts = []
-    all_gaps: list[np.ndarray] = []
-    for top in range(0, side - band + 1, band):
+    return cv2.warpAffine(gray, turn, (side, side), flags=cv2.INTER_LINEAR, borderValue=np.nan)
+
+
+def _crests(profile: np.ndarray, pitch: float) -> np.ndarray:
+    """Sub-pixel positions of the thread crests along a profile across threads ``pitch`` apart.
+
+    A crest is a maximum of the ridge response (minus the second derivative at the scale that
+    matches threads ``pitch`` apart, 0.225 pitch), so that a thread seen only as a shoulder
+    beside a brighter one counts too; of maxima closer than 0.45 pitch the stronger is kept.
+    """
+    smooth = cv2.GaussianBlur(profile.reshape(1, -1), (0, 0), sigmaX=max(0.6, 0.225 * pitch))[0]
+    ridge = np.zeros_like(smooth)
+    ridge[1:-1] = 2 * smooth[1:-1] - smooth[2:] - smooth[:-2]
+    reach = max(1, round(0.45 * pitch))
+    peak = np.zeros(len(ridge), bool)
+    peak[1:-1] = (ridge[1:-1] > ridge[:-2]) & (ridge[1:-1] >= ridge[2:])
+    heights = np.where(peak, ridge, -np.inf).astype(np.float32).reshape(1, -1)
+    strongest = cv2.dilate(heights, np.ones((1, 2 * reach + 1), np.uint8))[0]
+    top = np.flatnonzero(peak & (ridge >= strongest))
+    a, b, c = ridge[top - 1], ridge[top], ridge[top + 1]
+    denom = a - 2 * b + c
+    step = np.where(denom < 0, 0.5 * (a - c) / np.where(denom < 0, denom, -1.0), 0.0)
+    return top + np.clip(step, -0.5, 0.5)
+
+
+def _band_crests(upright: np.ndarray, pitch: float, band: int) -> list[np.ndarray]:
+    """Thread crests (x in ``upright``) in each band ``band`` rows high, top to bottom."""
+    out = []
+    for top in range(0, upright.shape[0] - band + 1, band):
         rows = upright[top : top + band]
-        inside = np.isfinite(rows).all(axis=0)
-        if inside.sum() < 4 * pitch:
+        cols = np.flatnonzero(np.isfinite(rows).all(axis=0))
+        if len(cols) < 4 * pitch:
+            out.append(np.empty(0))
             continue
-        cols = np.flatnonzero(inside)
-        profile = rows[:, cols[0] : cols[-1] + 1].mean(axis=0)
-        crests = _crests(profile, pitch)
-        if len(crests) < 4:
-            continue
-        gaps = np.diff(crests)
-        mids = (crests[1:] + crests[:-1]) / 2
-        good = (gaps > 0.4 * pitch) & (gaps < 1.8 * pitch)
-        if good.sum() < 3:
-            continue
-        trend = np.polyval(np.polyfit(mids[good], gaps[good], 1), mids[good])
-        ratios.append(gaps[good] / trend)
-        all_gaps.append(gaps[good])
-        counts.append(len(crests))
-    if not ratios:
+        out.append(cols[0] + _crests(rows[:, cols[0] : cols[-1] + 1].mean(axis=0), pitch))
+    return out
+
+
+def _track(bands: list[np.ndarray], pitch: float) -> list[np.ndarray]:
+    """Thread ids of the crests of every band: a crest continues the thread of the nearest
+    crest in the last band that had crests, within 0.3 pitch once their common drift (a
+    slant or bow) is taken off; any other starts a new thread."""
+    ids: list[np.ndarray] = []
+    last = np.empty(0)
+    last_ids = np.empty(0, int)
+    fresh = 0
+    for crests in bands:
+        own = np.arange(fresh, fresh + len(crests))
+        if len(crests) and len(last):
+            drift = 0.0
+            for _ in range(2):
+                at = np.clip(np.searchsorted(last, crests - drift), 1, len(last) - 1)
+                left, right = last[at - 1], last[at]
+                near = np.where(crests - drift - left < right - crests + drift, left, right)
+                offsets = crests - near
+                drift = float(np.median(offsets))
+            nearest = np.where(near == left, at - 1, at)
+            close = np.abs(offsets - drift) < 0.3 * pitch
+            own = np.where(close, last_ids[nearest], own)
+        fresh += len(crests)
+        ids.append(own)
+        if len(crests):
+            last, last_ids = crests, own
+    return ids
+
+
+@dataclass(frozen=True)
+class _Spacing:
+    """One thread system's spacing: CV between neighbouring threads, threads per band, mean gap."""
+
+    cv: float
+    count: int
+    pitch: float
+
+
+def _spacing(gray: np.ndarray, across: float, pitch: float, other_pitch: float) -> _Spacing:
+    """Spacing of the threads repeating along ``across`` (radians), from about ``pitch`` px.
+
+    The image is turned so those threads stand upright and cut into bands four threads of the
+    other system high (a twill's repeat, and short enough for hand-woven threads that bow); in
+    each band the threads are the crests of the profile across them. The pitch is the mean gap
+    between neighbouring crests, counted twice (the second time with the first count's pitch,
+    since an irregular cloth's spectral peak is broad and off). The CV is the spread of the
+    gaps between the same two threads, averaged along them over the bands, after dividing by
+    the pitch's steady trend (a photo taken at a slant changes the pitch across the field); the
+    scatter of one gap along its threads (the noise of finding a crest) is taken off.
+    """
+    upright = _upright(gray, across)
+    band = max(4, round(4 * other_pitch))
+    for _ in range(2):
+        bands = _band_crests(upright, pitch, band)
+        gaps = [np.diff(c) for c in bands]
+        good = [(g > 0.4 * pitch) & (g < 1.8 * pitch) for g in gaps]
+        kept = np.concatenate([g[k] for g, k in zip(gaps, good, strict=True)])
+        if len(kept) < 8:
+            raise MeasurementError("too few threads to measure their spacing")
+        pitch = float(kept.mean())
+    ids = _track(bands, pitch)
+    pairs, xs, ys, values = [], [], [], []
+    for row, (crests, own, g, k) in enumerate(zip(bands, ids, gaps, good, strict=True)):
+        pairs.append((own[:-1] * (1 << 20) + own[1:])[k])
+        xs.append(((crests[1:] + crests[:-1]) / 2)[k])
+        ys.append(np.full(k.sum(), row * band, float))
+        values.append(g[k])
+    pair, x, y, gap = (np.concatenate(v) for v in (pairs, xs, ys, values))
+    design = np.column_stack([np.ones_like(x), x, y])
+    coef, *_ = np.linalg.lstsq(design, gap, rcond=None)
+    ratio = gap / (design @ coef)
+    _, which, seen = np.unique(pair, return_inverse=True, return_counts=True)
+    mean = np.bincount(which, ratio) / seen
+    scatter = np.bincount(which, (ratio - mean[which]) ** 2)
+    repeated = seen >= 2
+    if repeated.sum() < 4:
         raise MeasurementError("too few threads to measure their spacing")
-    pooled = np.concatenate(ratios)
-    return float(np.std(pooled)), int(np.median(counts)), float(np.concatenate(all_gaps).mean())
+    noise = float((scatter[repeated] / (seen[repeated] - 1) / seen[repeated]).mean())
+    between = float(mean[repeated].var()) - noise
+    counts = [len(c) for c in bands if len(c)]
+    return _Spacing(math.sqrt(max(between, 0.0)), int(np.median(counts)), pitch)
 
 
 def regularity_grade(spacing_cv: float) -> tuple[str, str]:
@@ -227,10 +293,10 @@ def regularity_grade(spacing_cv: float) -> tuple[str, str]:
     """
     pct = 100 * spacing_cv
     if spacing_cv <= MACHINE_MAX_CV:
-        return "machine-regular", f"spacing CV {pct:.1f} % ≤ 5 %: as even as a power loom weaves"
+        return "machine-regular", f"spacing CV {pct:.1f} % ≤ 3 %: as even as a loom weaves"
     if spacing_cv >= HAND_MIN_CV:
-        return "hand-irregular", f"spacing CV {pct:.1f} % ≥ 10 %: the unevenness of hand weaving"
-    return "intermediate", f"spacing CV {pct:.1f} % between 5 % (machine) and 10 % (hand)"
+        return "hand-irregular", f"spacing CV {pct:.1f} % ≥ 8 %: the unevenness of hand weaving"
+    return "intermediate", f"spacing CV {pct:.1f} % between 3 % (machine) and 8 % (hand)"
 
 
 @dataclass(frozen=True)
@@ -354,15 +420,12 @@ def measure_weave(
         peaks = _thread_peaks(spec, (1 / max_pitch, 1 / _MIN_PITCH_PX))
         directions = [p.angle for p in peaks]  # across each system's threads
         runs = [(d + math.pi / 2) % math.pi for d in directions]  # along its threads
-        cvs, counts, gaps = zip(
-            *(_spacing(gray, p.angle, p.period, q.period) for p, q in (peaks, peaks[::-1])),
-            strict=True,
-        )
-        # A regular cloth's spectral peak is exact; an irregular one's is broad and skewed,
-        # and counting its threads is surer.
+        spacings = [_spacing(gray, p.angle, p.period, q.period) for p, q in (peaks, peaks[::-1])]
+        # A regular cloth's spectral peak is exact; an irregular one's is broad and off, and
+        # counting its threads is surer.
         pitches = [
-            p.period if cv <= MACHINE_MAX_CV else gap
-            for p, cv, gap in zip(peaks, cvs, gaps, strict=True)
+            p.period if abs(s.pitch / p.period - 1) < _AGREE else s.pitch
+            for p, s in zip(peaks, spacings, strict=True)
         ]
     except MeasurementError as err:
         raise MeasurementError(f"{label}: {err}") from None
@@ -377,10 +440,10 @@ def measure_weave(
         weft_angle_deg=math.degrees(runs[weft]),
         warp_pitch_px=pitches[warp],
         weft_pitch_px=pitches[weft],
-        spacing_cv_warp=cvs[warp],
-        spacing_cv_weft=cvs[weft],
-        n_warps=counts[warp],
-        n_wefts=counts[weft],
+        spacing_cv_warp=spacings[warp].cv,
+        spacing_cv_weft=spacings[weft].cv,
+        n_warps=spacings[warp].count,
+        n_wefts=spacings[weft].count,
         px_per_mm=None if calibration is None else calibration.px_per_mm,
     )
 
