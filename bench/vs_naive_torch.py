@@ -2,8 +2,9 @@
 
 Naive: the same architecture as a timm model in eager mode, one image at a time, read with PIL
 and prepared with torchvision transforms (resize, centre crop, to tensor, normalise), under
-``torch.inference_mode``. Pipeline: ``Inspector.predict`` on the same files (ONNX Runtime,
-batched, decoding overlapped with inference). Both run round by round in one process.
+``torch.inference_mode``, averaging the same test-time views as the bundle. Pipeline:
+``Inspector.predict`` on the same files (ONNX Runtime, batched, decoding overlapped with
+inference). Both run round by round in one process.
 
     python bench/vs_naive_torch.py            # 256 images, 3 rounds
 """
@@ -23,6 +24,7 @@ from torchvision import transforms
 
 import craftvision.models.craftnet  # noqa: F401  (registers craftnet_* in timm)
 from craftvision import Inspector
+from craftvision.models.tta import with_test_time_augmentation
 
 
 def main() -> None:
@@ -35,7 +37,7 @@ def main() -> None:
     meta = inspector.metadata
     size = meta.preprocess.input_size
     net = timm.create_model(meta.architecture, pretrained=False, num_classes=len(meta.classes))
-    net.eval()
+    net = with_test_time_augmentation(net, meta.test_time_augmentation).eval()
     prepare = transforms.Compose(
         [
             transforms.Resize(size),
@@ -64,7 +66,8 @@ def main() -> None:
     ratio = pipeline_rate / naive_rate
     print(
         f"Inspector vs naive PyTorch: {n} images (1280x960 JPEG fields, 224x224 PNG crops, "
-        f"125x50 PNG strips), {meta.architecture}; median of {args.repeats} rounds"
+        f"125x50 PNG strips), {meta.architecture}, test-time views: "
+        f"{meta.test_time_augmentation}; median of {args.repeats} rounds"
     )
     print(f"  machine: {machine()}; torch threads {torch.get_num_threads()}")
     print(f"  naive (timm eager, PIL + torchvision, 1 image at a time)  {naive_rate:8.1f} images/s")
