@@ -1,21 +1,28 @@
-"""Stitch regularity: stitches per cm, stitch length mean and CV, and the spread of stitch angles.
+"""Stitch regularity: stitches per cm, stitch length and its CV, and the spread of stitch angles.
+
+A stitch is the thread between two needle holes; stitches per cm are counted along the line of
+work: along a row of running, stem, darning, fill or chain stitches, and along the column of
+satin stitches, which lie side by side across it.
 
 Embroidery is cut into overlapping tiles, each small enough that its stitches run one way
 (designs curve). In each tile the stitch direction is the dominant direction of the thread
 edges (the structure tensor) and the thread spacing the strongest period across them; the tile
-is turned so the stitches run along its rows, and every row along the crown of a thread is
-followed: a stitch ends where its thread dives into the cloth, a dip of light (the thread
-darkens there and the shadowed ground shows between stitches). The distances between
-consecutive ends along a row are the stitch lengths; the figures are robust ones (median, and
-the CV from the interquartile range) because a missed or a false end makes an outlier.
-Stitches per cm counts stitches along the rows. The angle spread is the SD of the tiles'
-stitch directions about their smooth trend (hand stitches waver; machine stitches keep one
-angle).
+is turned so the rows of thread stand upright, the rows are found as crests across them in
+short strips and followed from strip to strip (so a curving or wavering row is followed), and
+along each row a stitch ends where its thread dives into the cloth, a dip of light. The gaps
+between ends along a row are the stitch lengths, taken about the commonest length (a missed
+end makes a double length, a false one splits a stitch): the median, and the CV from the
+interquartile range. The step from one stitch to the next along a row joins a short gap of
+ground (darning) to the stitch before it. Where the ends of neighbouring rows line up, the
+stitches lie side by side in columns (satin), and the step along the column is the thread
+spacing, lengthened where the column's edge slants across the stitches. The angle spread is
+the SD of the tiles' stitch directions about their smooth trend.
 
-Limits: a stitch must be resolved (thread a few pixels wide, ends visible); rows of hand
-stitches that waver by more than a thread over a stitch length drift onto their neighbours,
-and satin stitches side by side are counted along the stitch (their length), not across the
-column.
+Limits: rows must be resolved: threads narrower than 3 px (or a satin column's stitches closer
+than that) cannot be followed, and the photo is refused; a stem stitch is half hidden under
+the next, so its visible length (the step) is measured, not the full stitch; machine satin
+zigzags share each needle hole between two stitches, and counting along the column then finds
+half of them.
 
 Example:
     >>> import numpy as np
@@ -29,6 +36,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -39,6 +47,7 @@ import numpy as np
 
 from craftvision.errors import MeasurementError
 from craftvision.measure._image import ImageSource, as_gray, load, pooled_mean, source_path
+from craftvision.measure._threads import band_crests, track, upright
 from craftvision.measure.calibration import HOW_TO_CALIBRATE, Calibration
 
 MACHINE_MAX_CV = 0.08  # machines repeat one stitch length within a few percent
@@ -46,6 +55,9 @@ HAND_MIN_CV = 0.15  # Sozni stitch lengths vary by 15-30 %
 UNCALIBRATED = f"stitch lengths in mm need a calibration: {HOW_TO_CALIBRATE}"
 _MIN_SIDE_PX = 48
 _MIN_STITCH_PX = 6.0
+_MIN_STITCHES = 12  # fewer give no steady figures
+_MIN_THREAD_PX = 3.0  # rows of thinner threads cannot be told apart
+_ALIGNED = 0.6  # satin: ends of neighbouring stitches within this many thread spacings
 
 
 def _direction(tile: np.ndarray) -> tuple[float, float]:
@@ -97,38 +109,84 @@ def _thread_width(tile: np.ndarray, along: float) -> float:
     return 1 / f
 
 
-def _tile_lengths(tile: np.ndarray, along: float) -> np.ndarray:
-    """Stitch lengths (px) in one tile: gaps between ends on rows that follow the stitches.
+@dataclass(frozen=True)
+class _Tile:
+    """What one tile shows: for each row the gaps between its stitch ends in order (px), the
+    thread spacing across (px), and for each end the offset along the stitches to the nearest
+    end of the neighbouring row (px, signed; NaN where that row has none)."""
 
-    The tile is turned so the stitches run along its rows; only rows along the crowns of the
-    threads (brighter than the tile's median) are followed, not the grooves between them.
+    gaps: list[np.ndarray]
+    spacing: float
+    offsets: np.ndarray
+
+
+def _tile_stitches(tile: np.ndarray, along: float) -> _Tile | None:
+    """Stitch ends in one tile, found along its rows of thread (None: threads too thin).
+
+    The tile is turned so the rows stand upright and cut into strips across them; in each
+    strip the rows are the crests across (counted twice, the second time at the first
+    count's spacing), and crests are followed from strip to strip as rows, so a row that
+    curves or wavers is still followed. Along each row the ends are dips of light.
     """
-    width = _thread_width(tile, along)
-    h, w = tile.shape
-    side = math.ceil(math.hypot(h, w))
-    turn = cv2.getRotationMatrix2D((w / 2, h / 2), math.degrees(along), 1.0)
-    turn[:, 2] += (side - w) / 2, (side - h) / 2
-    upright = cv2.warpAffine(tile, turn, (side, side), flags=cv2.INTER_LINEAR, borderValue=np.nan)
-    inside = np.isfinite(upright)
+    spacing = _thread_width(tile, along)
+    if spacing < _MIN_THREAD_PX:
+        return None
+    image = upright(tile, along + math.pi / 2)
+    inside = np.isfinite(image)
+    shortest = max(_MIN_STITCH_PX, 2 * spacing)
+    strip = max(3, round(shortest / 2))
+    for _ in range(2):
+        strips = band_crests(image, spacing, strip)
+        gaps = np.concatenate([np.diff(c) for c in strips])
+        gaps = gaps[(gaps > 0.4 * spacing) & (gaps < 1.8 * spacing)]
+        if len(gaps) < 4:
+            return None
+        spacing = float(gaps.mean())
+    ids = track(strips, spacing, memory=2)
     # Smooth along the stitches over the twist striations, across over a quarter thread.
-    sigma_x, sigma_y = max(0.7, 0.6 * width), max(0.5, width / 4)
-    smooth = cv2.GaussianBlur(np.where(inside, upright, 0), (0, 0), sigmaX=sigma_x, sigmaY=sigma_y)
+    flat = np.where(inside, image, 0).astype(np.float32)
+    sigma_x, sigma_y = max(0.5, spacing / 4), max(0.7, 0.6 * spacing)
+    weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), sigmaX=sigma_x, sigmaY=sigma_y)
+    smooth = cv2.GaussianBlur(flat, (0, 0), sigmaX=sigma_x, sigmaY=sigma_y)
+    smooth = np.where(inside, smooth / np.maximum(weight, 1e-3), np.nan).astype(np.float32)
     values = smooth[inside]
     depth = 0.15 * float(np.percentile(values, 95) - np.percentile(values, 5))
-    middle = float(np.median(values))
-    shortest = max(_MIN_STITCH_PX, 2 * width)
-    lengths = []
-    for y in range(side):
-        cols = np.flatnonzero(inside[y])
-        if len(cols) < 3 * shortest:
+    rows: dict[int, list[tuple[float, float]]] = {}
+    for k, (found, own) in enumerate(zip(strips, ids, strict=True)):
+        for x, r in zip(found, own, strict=True):
+            rows.setdefault(int(r), []).append((x, (k + 0.5) * strip))
+    lines: list[tuple[float, np.ndarray]] = []  # (mean x, end positions along y)
+    gaps_along = []
+    for points in rows.values():
+        if len(points) < 3:
             continue
-        row = smooth[y, cols[0] + 3 : cols[-1] - 2]
-        if row.mean() < middle:
+        xs, ys = np.array(points).T
+        y = np.arange(math.ceil(ys[0]), math.floor(ys[-1]) + 1, dtype=np.float32)
+        x = np.interp(y, ys, xs).astype(np.float32)
+        signal = cv2.remap(
+            smooth, x.reshape(1, -1), y.reshape(1, -1), cv2.INTER_LINEAR, borderValue=np.nan
+        )[0]
+        good = np.isfinite(signal)
+        if good.sum() < 3 * shortest:
             continue
-        ends = _ends(row, depth, shortest)
-        if len(ends) >= 2:
-            lengths.append(np.diff(ends))
-    return np.concatenate(lengths) if lengths else np.empty(0)
+        ends = y[good][0] + _ends(signal[good], depth, shortest)
+        lines.append((float(xs.mean()), ends))
+        gaps_along.append(np.diff(ends))
+    lines.sort(key=lambda line: line[0])
+    offsets = []
+    for (x0, ends0), (x1, ends1) in itertools.pairwise(lines):
+        if not len(ends0):
+            continue
+        if len(ends1) and 0.5 * spacing <= x1 - x0 <= 1.6 * spacing:
+            nearest = ends1[np.argmin(np.abs(ends0[:, None] - ends1[None, :]), axis=1)]
+            offsets.append(nearest - ends0)
+        else:
+            offsets.append(np.full(len(ends0), np.nan))
+    return _Tile(
+        gaps=gaps_along,
+        spacing=spacing,
+        offsets=np.concatenate(offsets) if offsets else np.empty(0),
+    )
 
 
 def regularity_grade(length_cv: float) -> tuple[str, str]:
@@ -150,8 +208,13 @@ def regularity_grade(length_cv: float) -> tuple[str, str]:
 class StitchResult:
     """Stitch figures of one close-up of embroidery (lengths in px; ``*_mm`` need a scale).
 
+    ``work`` is how the stitches are laid: ``"rows"`` (each stitch follows the last along a
+    line: running, stem, darning, fill and chain stitches) or ``"columns"`` (stitches side by
+    side across a band: satin); ``stitch_pitch_px`` is the step from one stitch to the next
+    along that line or column, which gives stitches per cm.
+
     Example:
-        >>> r = StitchResult("a.png", 30.0, 0.2, 4.0, 120, 15.0)
+        >>> r = StitchResult("a.png", 30.0, 0.2, 30.0, "rows", 4.0, 120, 15.0)
         >>> round(r.stitch_length_mm, 2), round(r.stitches_per_cm, 1), r.grade
         (2.0, 5.0, 'hand-irregular')
     """
@@ -159,19 +222,21 @@ class StitchResult:
     path: str | None
     stitch_length_px: float
     stitch_length_cv: float
+    stitch_pitch_px: float
+    work: str
     angle_sd_deg: float
     n_stitches: int
     px_per_mm: float | None = None
 
     @property
     def stitch_length_mm(self) -> float | None:
-        """Mean stitch length in mm (None without a calibration)."""
+        """Median stitch length in mm (None without a calibration)."""
         return None if self.px_per_mm is None else self.stitch_length_px / self.px_per_mm
 
     @property
     def stitches_per_cm(self) -> float | None:
-        """Stitches per cm along the rows (None without a calibration)."""
-        return None if self.px_per_mm is None else 10 * self.px_per_mm / self.stitch_length_px
+        """Stitches per cm along the line or column of work (None without a calibration)."""
+        return None if self.px_per_mm is None else 10 * self.px_per_mm / self.stitch_pitch_px
 
     @property
     def grade(self) -> str:
@@ -198,6 +263,8 @@ class StitchResult:
             "stitch_length_mm": r(self.stitch_length_mm),
             "stitch_length_px": r(self.stitch_length_px),
             "stitch_length_cv": r(self.stitch_length_cv, 4),
+            "stitch_pitch_px": r(self.stitch_pitch_px),
+            "work": self.work,
             "angle_sd_deg": r(self.angle_sd_deg, 2),
             "n_stitches": self.n_stitches,
             "grade": self.grade,
@@ -234,7 +301,7 @@ def measure_stitch(
     if min(h, w) < _MIN_SIDE_PX:
         raise MeasurementError(f"{label}: {w}x{h} px is too small to measure stitches in")
     tile = max(_MIN_SIDE_PX, min(h, w) // 2)
-    angles, centres, lengths = [], [], []
+    angles, centres, tiles = [], [], []
     for y in np.linspace(0, h - tile, 3).astype(int):
         for x in np.linspace(0, w - tile, 3).astype(int):
             part = gray[y : y + tile, x : x + tile]
@@ -243,20 +310,70 @@ def measure_stitch(
                 continue
             angles.append(along)
             centres.append((x + tile / 2, y + tile / 2))
-            lengths.append(_tile_lengths(part, along))
-    pooled = np.concatenate(lengths) if lengths else np.empty(0)
-    if len(pooled) < 5:
-        raise MeasurementError(f"{label}: found too few stitches to measure")
-    # Robust figures: a missed or a false end makes an outlier length.
-    q25, median, q75 = (float(v) for v in np.percentile(pooled, [25, 50, 75]))
+            found = _tile_stitches(part, along)
+            if found is not None:
+                tiles.append(found)
+    rows = [row for t in tiles for row in t.gaps]
+    gaps = np.concatenate(rows) if rows else np.empty(0)
+    if len(gaps) < _MIN_STITCHES:
+        hint = "" if tiles or not angles else f" (threads under {_MIN_THREAD_PX:g} px wide)"
+        raise MeasurementError(f"{label}: found too few stitches to measure{hint}")
+    # Robust figures: a missed end makes a double length and a false one splits a stitch, so
+    # the figures are taken about the commonest length.
+    common = _commonest(gaps)
+    gaps = gaps[(gaps > 0.5 * common) & (gaps < 1.6 * common)]
+    q25, median, q75 = (float(v) for v in np.percentile(gaps, [25, 50, 75]))
+    steps = np.concatenate([_steps(row, 0.5 * common) for row in rows])
+    step = _commonest(steps)
+    steps = steps[(steps > 0.5 * step) & (steps < 1.6 * step)]
+    work, pitch = _work(tiles, float(np.median(steps)))
     return StitchResult(
         path=source_path(source, name),
         stitch_length_px=median,
         stitch_length_cv=(q75 - q25) / 1.349 / median,
+        stitch_pitch_px=pitch,
+        work=work,
         angle_sd_deg=_angle_spread(angles, centres),
-        n_stitches=len(pooled),
+        n_stitches=len(gaps),
         px_per_mm=None if calibration is None else calibration.px_per_mm,
     )
+
+
+def _steps(gaps: np.ndarray, short: float) -> np.ndarray:
+    """Steps from one stitch to the next along a row: a gap shorter than ``short`` (the
+    ground between darning stitches) joins the stitch before it."""
+    out: list[float] = []
+    for gap in gaps.tolist():
+        if gap < short and out:
+            out[-1] += gap
+        else:
+            out.append(gap)
+    return np.array(out)
+
+
+def _commonest(lengths: np.ndarray) -> float:
+    """The commonest of some lengths: the densest 20 % wide span of them (on a log scale)."""
+    logs = np.sort(np.log(lengths))
+    within = np.searchsorted(logs, logs + math.log(1.2)) - np.arange(len(logs))
+    start = int(np.argmax(within))
+    return float(np.exp(np.median(logs[start : start + within[start]])))
+
+
+def _work(tiles: list[_Tile], step: float) -> tuple[str, float]:
+    """How the stitches are laid and the step between them along the line of work (px).
+
+    Satin stitches lie side by side, so the ends of neighbouring stitches line up along the
+    column's edges; the step along the column is the thread spacing, lengthened where the
+    column's edge slants across the stitches. In rows, the ends of neighbouring rows fall
+    anywhere (or a fill's fixed offset of a fraction of a stitch), and the step is the
+    distance between stitch ends along a row.
+    """
+    shift = np.concatenate([t.offsets / t.spacing for t in tiles])
+    shift = shift[np.isfinite(shift)]
+    if len(shift) >= 5 and np.median(np.abs(shift)) < _ALIGNED:
+        slant = float(np.median(shift))
+        return "columns", float(np.median([t.spacing for t in tiles])) * math.hypot(1, slant)
+    return "rows", step
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ import numpy as np
 
 from craftvision.errors import MeasurementError
 from craftvision.measure._image import ImageSource, as_gray, load, pooled_mean, source_path
+from craftvision.measure._threads import band_crests, track, upright
 from craftvision.measure.calibration import HOW_TO_CALIBRATE, Calibration
 
 # Machine looms space threads within a few percent (CV < 3 %); hand-woven Kani varies by 8-20 %.
@@ -157,79 +158,6 @@ def _thread_peaks(spec: np.ndarray, band: tuple[float, float]) -> tuple[_Peak, _
     return found[0], found[1]
 
 
-def _upright(gray: np.ndarray, across: float) -> np.ndarray:
-    """The image turned so the threads repeating along ``across`` (radians) stand upright;
-    outside the photo is NaN."""
-    h, w = gray.shape
-    side = math.ceil(math.hypot(h, w))
-    turn = cv2.getRotationMatrix2D((w / 2, h / 2), math.degrees(across), 1.0)
-    turn[:, 2] += (side - w) / 2, (side - h) / 2
-    return cv2.warpAffine(gray, turn, (side, side), flags=cv2.INTER_LINEAR, borderValue=np.nan)
-
-
-def _crests(profile: np.ndarray, pitch: float) -> np.ndarray:
-    """Sub-pixel positions of the thread crests along a profile across threads ``pitch`` apart.
-
-    A crest is a maximum of the ridge response (minus the second derivative at the scale that
-    matches threads ``pitch`` apart, 0.225 pitch), so that a thread seen only as a shoulder
-    beside a brighter one counts too; of maxima closer than 0.45 pitch the stronger is kept.
-    """
-    smooth = cv2.GaussianBlur(profile.reshape(1, -1), (0, 0), sigmaX=max(0.6, 0.225 * pitch))[0]
-    ridge = np.zeros_like(smooth)
-    ridge[1:-1] = 2 * smooth[1:-1] - smooth[2:] - smooth[:-2]
-    reach = max(1, round(0.45 * pitch))
-    peak = np.zeros(len(ridge), bool)
-    peak[1:-1] = (ridge[1:-1] > ridge[:-2]) & (ridge[1:-1] >= ridge[2:])
-    heights = np.where(peak, ridge, -np.inf).astype(np.float32).reshape(1, -1)
-    strongest = cv2.dilate(heights, np.ones((1, 2 * reach + 1), np.uint8))[0]
-    top = np.flatnonzero(peak & (ridge >= strongest))
-    a, b, c = ridge[top - 1], ridge[top], ridge[top + 1]
-    denom = a - 2 * b + c
-    step = np.where(denom < 0, 0.5 * (a - c) / np.where(denom < 0, denom, -1.0), 0.0)
-    return top + np.clip(step, -0.5, 0.5)
-
-
-def _band_crests(upright: np.ndarray, pitch: float, band: int) -> list[np.ndarray]:
-    """Thread crests (x in ``upright``) in each band ``band`` rows high, top to bottom."""
-    out = []
-    for top in range(0, upright.shape[0] - band + 1, band):
-        rows = upright[top : top + band]
-        cols = np.flatnonzero(np.isfinite(rows).all(axis=0))
-        if len(cols) < 4 * pitch:
-            out.append(np.empty(0))
-            continue
-        out.append(cols[0] + _crests(rows[:, cols[0] : cols[-1] + 1].mean(axis=0), pitch))
-    return out
-
-
-def _track(bands: list[np.ndarray], pitch: float) -> list[np.ndarray]:
-    """Thread ids of the crests of every band: a crest continues the thread of the nearest
-    crest in the last band that had crests, within 0.3 pitch once their common drift (a
-    slant or bow) is taken off; any other starts a new thread."""
-    ids: list[np.ndarray] = []
-    last = np.empty(0)
-    last_ids = np.empty(0, int)
-    fresh = 0
-    for crests in bands:
-        own = np.arange(fresh, fresh + len(crests))
-        if len(crests) and len(last):
-            drift = 0.0
-            for _ in range(2):
-                at = np.clip(np.searchsorted(last, crests - drift), 1, len(last) - 1)
-                left, right = last[at - 1], last[at]
-                near = np.where(crests - drift - left < right - crests + drift, left, right)
-                offsets = crests - near
-                drift = float(np.median(offsets))
-            nearest = np.where(near == left, at - 1, at)
-            close = np.abs(offsets - drift) < 0.3 * pitch
-            own = np.where(close, last_ids[nearest], own)
-        fresh += len(crests)
-        ids.append(own)
-        if len(crests):
-            last, last_ids = crests, own
-    return ids
-
-
 @dataclass(frozen=True)
 class _Spacing:
     """One thread system's spacing: CV between neighbouring threads, threads per band, mean gap."""
@@ -251,17 +179,17 @@ def _spacing(gray: np.ndarray, across: float, pitch: float, other_pitch: float) 
     the pitch's steady trend (a photo taken at a slant changes the pitch across the field); the
     scatter of one gap along its threads (the noise of finding a crest) is taken off.
     """
-    upright = _upright(gray, across)
+    image = upright(gray, across)
     band = max(4, round(4 * other_pitch))
     for _ in range(2):
-        bands = _band_crests(upright, pitch, band)
+        bands = band_crests(image, pitch, band)
         gaps = [np.diff(c) for c in bands]
         good = [(g > 0.4 * pitch) & (g < 1.8 * pitch) for g in gaps]
         kept = np.concatenate([g[k] for g, k in zip(gaps, good, strict=True)])
         if len(kept) < 8:
             raise MeasurementError("too few threads to measure their spacing")
         pitch = float(kept.mean())
-    ids = _track(bands, pitch)
+    ids = track(bands, pitch)
     pairs, xs, ys, values = [], [], [], []
     for row, (crests, own, g, k) in enumerate(zip(bands, ids, gaps, good, strict=True)):
         pairs.append((own[:-1] * (1 << 20) + own[1:])[k])
