@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from craftvision.datasets.synth.stitch import draw_construction as draw_stitches
 from craftvision.datasets.synth.stitch import render_sample as render_stitches
+from craftvision.datasets.synth.stitch import render_stitch
 from craftvision.datasets.synth.weave import render_weave
 from craftvision.errors import MeasurementError
 from craftvision.measure import Calibration, measure_stitch, measure_weave
@@ -23,11 +25,33 @@ def test_machine_cloth_threads_per_cm_within_three_percent(label):
 
 
 def test_hand_woven_spacing_is_less_regular_than_machine():
-    hand, _ = render_weave(np.random.default_rng(12), "kani_handwoven", px_per_mm=20.0, size=256)
+    hand, _ = render_weave(np.random.default_rng(1), "kani_handwoven", px_per_mm=20.0, size=512)
     machine, _ = render_weave(np.random.default_rng(13), "powerloom", px_per_mm=20.0, size=256)
     hand_result, machine_result = measure_weave(hand), measure_weave(machine)
-    assert hand_result.spacing_cv > 2 * machine_result.spacing_cv
+    assert machine_result.spacing_cv < 0.03 and machine_result.grade == "machine-regular"
+    assert hand_result.spacing_cv > 3 * machine_result.spacing_cv
     assert hand_result.grade == "hand-irregular"
+
+
+def test_hand_woven_threads_per_cm():
+    errors, unmeasured = [], 0
+    for seed in range(6):
+        image, truth = render_weave(
+            np.random.default_rng(seed), "kani_handwoven", px_per_mm=20.0, size=512
+        )
+        try:
+            result = measure_weave(
+                image, Calibration.from_px_per_mm(20.0), warp_angle_deg=truth["angle_deg"]
+            )
+        except MeasurementError:
+            unmeasured += 1
+            continue
+        errors.append(result.threads_per_cm_warp / truth["threads_per_cm_warp"] - 1)
+        errors.append(result.threads_per_cm_weft / truth["threads_per_cm_weft"] - 1)
+    # The bench's target is 3 % against the density in view; the shawl's nominal density
+    # differs from it by a few percent in a hand-woven photo.
+    assert unmeasured <= 1
+    assert np.median(np.abs(errors)) < 0.04
 
 
 def test_weave_without_calibration_keeps_ratios():
@@ -39,7 +63,8 @@ def test_weave_without_calibration_keeps_ratios():
 
 def test_grades():
     assert weave_grade(0.01)[0] == "machine-regular"
-    assert weave_grade(0.07)[0] == "intermediate"
+    assert weave_grade(0.05)[0] == "intermediate"
+    assert weave_grade(0.09)[0] == "hand-irregular"
     assert stitch_grade(0.01)[0] == "machine-regular"
     assert stitch_grade(0.25)[0] == "hand-irregular"
 
@@ -51,6 +76,30 @@ def test_stitch_figures_and_units():
     plain = measure_stitch(image).to_dict()
     assert plain["stitches_per_cm"] is None and plain["stitch_length_px"] > 0
     assert plain["stitch_length_cv"] == calibrated["stitch_length_cv"]
+    assert plain["work"] in ("rows", "columns") and plain["stitch_pitch_px"] > 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_machine_fill_stitches_per_cm_and_length_cv(seed):
+    rng = np.random.default_rng(seed)
+    construction = draw_stitches(rng, "machine_embroidery", px_per_mm=25.0, stitch_type="lock_fill")
+    image, truth = render_stitch(
+        rng, "machine_embroidery", px_per_mm=25.0, size=256, construction=construction
+    )
+    result = measure_stitch(image, Calibration.from_px_per_mm(25.0))
+    assert result.work == "rows"
+    assert result.stitches_per_cm == pytest.approx(truth["stitches_per_cm"], rel=0.05)
+    assert result.stitch_length_cv == pytest.approx(truth["stitch_length_cv"], abs=0.05)
+
+
+def test_threads_too_thin_to_follow_are_refused():
+    rng = np.random.default_rng(1)
+    construction = draw_stitches(rng, "machine_embroidery", px_per_mm=6.0, stitch_type="lock_fill")
+    image, _ = render_stitch(
+        rng, "machine_embroidery", px_per_mm=6.0, size=256, construction=construction
+    )
+    with pytest.raises(MeasurementError, match="too few stitches"):
+        measure_stitch(image, Calibration.from_px_per_mm(6.0))
 
 
 @pytest.mark.parametrize("measure", [measure_weave, measure_stitch])
