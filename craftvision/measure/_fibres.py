@@ -150,11 +150,15 @@ def _edges_at(
 def _to_border(
     p: tuple[float, float], d: tuple[float, float], w: int, h: int
 ) -> tuple[float, float]:
-    """Where the ray from ``p`` along ``d`` leaves the image (pixel centres 0..w-1, 0..h-1)."""
-    reach = [
-        (lim - p[i]) / d[i] for i, lim in ((0, 0.0), (0, w - 1.0), (1, 0.0), (1, h - 1.0)) if d[i]
-    ]
-    step = min(r for r in reach if r >= 0)
+    """Where the ray from ``p`` along ``d`` leaves the image (pixel centres 0..w-1, 0..h-1).
+
+    Each axis is measured to the side the ray heads for, so a ``p`` a hair outside that side
+    (a trace point re-centred across the border) steps back onto it rather than on to
+    whichever other side the ray meets first, possibly thousands of px away.
+    """
+    step = min(
+        ((size - 1.0 if d[i] > 0 else 0.0) - p[i]) / d[i] for i, size in ((0, w), (1, h)) if d[i]
+    )
     return p[0] + d[0] * step, p[1] + d[1] * step
 
 
