@@ -142,3 +142,28 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
         render_dataset("fibre", 4, tmp_path, colour=True)
     with pytest.raises(ValueError, match="wool"):
         render_fibre(np.random.default_rng(0), "cotton", um_per_px=0.5)
+
+
+def test_rendered_folder_says_how_it_was_rendered_and_its_model_card_warns(
+    small_set: Path,
+) -> None:
+    from craftvision.datasets.synth import read_synth_record
+    from craftvision.training.card import render_model_card
+    from craftvision.training.finalize import load_run_data
+    from craftvision.training.trainer import TrainConfig
+
+    record = read_synth_record(small_set.parent)
+    assert record is not None and record["modality"] == "fibre" and record["n"] == 24
+    assert read_synth_record(small_set) == record  # the manifest's folder
+    config = TrainConfig(val_fraction=0.25, test_fraction=0.25)
+    run = load_run_data(config, str(small_set.parent), genuine_class="pashmina")
+    assert run.summary()["synth"] == record
+    photos = small_set.parent / "pashmina"
+    assert read_synth_record(photos) is None  # no record: photographs, no warning
+    assert "Trained on procedural renders" in render_model_card(_metadata(run), run.summary())
+
+
+def _metadata(run):
+    from craftvision.models.bundle import BundleMetadata
+
+    return BundleMetadata("m", "fibre", run.classes, run.genuine_class, run.spec, "craftnet_s")

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader
 from craftvision import __version__
 from craftvision.datasets import Manifest, Splits, load_manifest, split_by_sample
 from craftvision.datasets.image_dataset import ImageDataset
+from craftvision.datasets.synth import read_synth_record
 from craftvision.errors import DatasetError
 from craftvision.inspector import softmax
 from craftvision.models.bundle import BundleMetadata
@@ -92,6 +93,7 @@ def load_run_data(
     if not splits.train or not splits.val:
         raise DatasetError(f"{data}: too few samples to split into train and validation sets")
     spec = PreprocessSpec(input_size=config.image_size, channels=config.channels)
+    synth = synth or read_synth_record(data)
     return RunData(data, synth, manifest, classes, genuine_class, spec, splits)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import inspect
 import io
+import json
 import math
 import multiprocessing
 import os
@@ -66,6 +67,9 @@ class Renderer:
     genuine_class: str
     render_sample: Callable
     truth_columns: tuple[str, ...]
+
+
+SYNTH_RECORD = "synth.json"
 
 
 def _from_module(modality: str, module: ModuleType) -> Renderer:
@@ -258,4 +262,21 @@ def render_dataset(
     writer.writerow(BASE_COLUMNS + renderer.truth_columns)
     for rows in results:
         writer.writerows(rows)
+    record = {"modality": modality, "n": n, "seed": seed, **options}
+    atomic_write_text(root / SYNTH_RECORD, json.dumps(record, sort_keys=True))
     return atomic_write_text(root / "manifest.csv", table.getvalue())
+
+
+def read_synth_record(data: str | Path) -> dict | None:
+    """How a dataset folder (or the folder of its manifest) was rendered by :func:`render_dataset`:
+    ``{"modality", "n", "seed", ...options}``, or None for photographs.
+
+    Example:
+        >>> read_synth_record("no/such/folder") is None
+        True
+    """
+    folder = Path(data) if Path(data).is_dir() else Path(data).parent
+    try:
+        return json.loads((folder / SYNTH_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
