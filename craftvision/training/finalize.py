@@ -77,7 +77,8 @@ class RunData:
 def load_run_data(
     config: TrainConfig, data: str, *, genuine_class: str, synth: dict[str, Any] | None = None
 ) -> RunData:
-    """Read ``data`` and split it with the run's seed and fractions."""
+    """Read ``data`` and split it with the run's seed and fractions. ``synth`` (how the data was
+    rendered, for the model card) defaults to the folder's own record, if it was rendered."""
     manifest = load_manifest(data)
     records = [r for r in manifest.records if r.modality in (None, config.modality)]
     classes = tuple(sorted({r.label for r in records}))
