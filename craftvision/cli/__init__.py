@@ -27,7 +27,7 @@ def main() -> None:
 
 
 def __getattr__(name: str) -> Any:
-    """``craftvision.cli.application`` (the typer app with every verb) is built on first use."""
+    """``craftvision.cli.app`` (the typer app with every verb) is built on first use."""
     if name == "app":
         return full_app()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
