@@ -61,3 +61,22 @@ def test_not_onnx_and_missing(tmp_path):
 def test_unknown_model_name_suggests_nearest():
     with pytest.raises(BundleError, match="Did you mean 'fibre'"):
         resolve_model("fiber")
+
+
+def test_older_bundles_read_as_float32_and_unknown_precisions_are_refused(
+    tmp_path, brightness_bundle
+):
+    import onnx
+
+    model = onnx.load(brightness_bundle)
+    meta = json.loads(model.metadata_props[0].value)
+    del meta["weights_precision"]
+    model.metadata_props[0].value = json.dumps(meta)
+    older = tmp_path / "older.onnx"
+    onnx.save(model, older)
+    assert load_bundle(older)[1].weights_precision == "float32"
+    meta["weights_precision"] = "fp8"
+    model.metadata_props[0].value = json.dumps(meta)
+    onnx.save(model, older)
+    with pytest.raises(BundleError, match="weights precision 'fp8'"):
+        load_bundle(older)

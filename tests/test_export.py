@@ -58,7 +58,8 @@ def test_int8_bundle_is_small_and_as_accurate(tiny_run, bright_dark_dataset, tmp
     assert int8["accuracy_drop"] <= 0.01 and int8["test_images"] == 12
     assert report["parity_max_abs_diff"] <= 1e-4
     meta, fp32 = read_metadata(bundle), read_metadata(tiny_run.bundle)
-    assert meta.metrics["quantization"].startswith("int8")
+    assert (meta.weights_precision, fp32.weights_precision) == ("int8", "float32")
+    assert "| weights | int8" in bundle.with_suffix(".md").read_text()
     assert meta.metrics["balanced_accuracy"] == int8["int8_balanced_accuracy"]
     assert (meta.classes, meta.temperature, meta.ood_threshold) == (
         fp32.classes,

@@ -29,6 +29,7 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON Lines.
                 "test_balanced_accuracy": meta.metrics.get("balanced_accuracy"),
                 "architecture": meta.architecture,
                 "test_time_augmentation": meta.test_time_augmentation,
+                "weights_precision": meta.weights_precision,
                 "path": str(path),
             }
         )
@@ -36,7 +37,15 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON Lines.
         typer.echo("\n".join(json.dumps(row) for row in rows))
         return
     table = Table(header_style="bold")
-    columns = ("name", "modality", "classes (genuine first)", "size", "views", "test bal. acc.")
+    columns = (
+        "name",
+        "modality",
+        "classes (genuine first)",
+        "size",
+        "weights",
+        "views",
+        "test bal. acc.",
+    )
     for column in columns:
         table.add_column(column)
     for row in rows:
@@ -47,6 +56,7 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON Lines.
             row["modality"],
             ", ".join(classes),
             f"{row['size_mb']:.1f} MB",
+            row["weights_precision"],
             "8 (dihedral)" if row["test_time_augmentation"] == "dihedral" else "1",
             "n/a" if accuracy is None else f"{100 * accuracy:.2f} %",
         )

@@ -29,6 +29,8 @@ _GRAPH_FIELD = 7  # ModelProto.graph
 _METADATA_PROPS_FIELD = 14  # ModelProto.metadata_props
 # Views the exported graph averages (see craftvision.models.tta): none, or the 8 orientations.
 TEST_TIME_AUGMENTATIONS = ("none", "dihedral")
+# Number format of the weights: as trained, or quantised by craftvision.training.quantize.
+WEIGHT_PRECISIONS = ("float32", "int8")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class BundleMetadata:
     weights_sha256: str = ""
     created: str = ""
     test_time_augmentation: str = "none"
+    weights_precision: str = "float32"
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -67,6 +70,11 @@ class BundleMetadata:
             raise BundleError(
                 f"test-time augmentation {self.test_time_augmentation!r} is not one of "
                 f"{list(TEST_TIME_AUGMENTATIONS)}"
+            )
+        if self.weights_precision not in WEIGHT_PRECISIONS:
+            raise BundleError(
+                f"weights precision {self.weights_precision!r} is not one of "
+                f"{list(WEIGHT_PRECISIONS)}"
             )
 
     def to_json(self) -> str:

@@ -44,6 +44,11 @@ def render_model_card(metadata: BundleMetadata, data_summary: dict[str, Any]) ->
         if metadata.test_time_augmentation == "dihedral"
         else "none"
     )
+    weights = (
+        "int8 (static, per-channel; the out-of-distribution guard stays float32)"
+        if metadata.weights_precision == "int8"
+        else "float32"
+    )
     auc = "n/a" if metrics.get("roc_auc") is None else f"{metrics['roc_auc']:.4f}"
     warning = (
         "\n> **Trained on procedural renders, not on real photographs.** Retrain it on your lab's "
@@ -59,6 +64,7 @@ def render_model_card(metadata: BundleMetadata, data_summary: dict[str, Any]) ->
 | modality | {metadata.modality} |
 | classes | {", ".join(metadata.classes)} (genuine: **{metadata.genuine_class}**) |
 | architecture | `{metadata.architecture}` (timm) |
+| weights | {weights} |
 | input | {spec.input_size}x{spec.input_size} {spec.channels}, {spec.resize_policy} (aspect kept) |
 | test-time augmentation | {views} |
 | calibration | temperature {metadata.temperature:.3f} (fitted on the validation split) |

@@ -208,6 +208,7 @@ def quantize_bundle(
                 "written (--force keeps it anyway)"
             )
         metrics = {k: after[k] for k in meta.metrics if k in after}
-        metrics["quantization"] = "int8 static, QDQ, per-channel (onnxruntime)"
-        written = write_bundle(int8_model, replace(meta, metrics=metrics), path)
+        written = write_bundle(
+            int8_model, replace(meta, metrics=metrics, weights_precision="int8"), path
+        )
     return replace(report, int8_bytes=written.stat().st_size)
