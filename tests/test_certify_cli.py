@@ -91,6 +91,15 @@ def test_certify_verify_register_report(lab):
     assert json.loads(html.stdout)["html"].endswith("record.html")
 
 
+def test_a_missing_calibration_profile_says_how_to_make_one(lab):
+    # certify signs a profile's hash into the record, so it takes no scale typed in directly
+    result = _certify(lab, "--calibration", str(lab["dir"] / "scope.json"))
+    message = str(result.exception)
+    assert result.exit_code != 0 and "scope.json: no such calibration file" in message
+    assert "craftvision calibrate" in message and "--um-per-px" not in message
+    assert not (lab["dir"] / "record.json").exists()
+
+
 def test_verify_states_what_failed(lab):
     assert _certify(lab, "--no-register").exit_code == 0
     record = lab["dir"] / "record.json"

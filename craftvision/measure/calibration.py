@@ -38,10 +38,14 @@ from craftvision.measure._image import ImageSource, as_gray, load, optical_densi
 
 PROFILE_FORMAT = "craftvision-calibration"
 PROFILE_VERSION = 1
-HOW_TO_CALIBRATE = (
+HOW_TO_PROFILE = (
     "to calibrate, photograph a stage micrometer with the same objective and camera, run "
     "`craftvision calibrate MICROMETER.png --division-um 10 --out scope.json`, then pass "
-    "--calibration scope.json (or give the scale directly with --um-per-px X / --px-per-mm X)"
+    "--calibration scope.json"
+)
+# For the commands that also take the scale directly (measure, inspect); certify takes a profile.
+HOW_TO_CALIBRATE = (
+    f"{HOW_TO_PROFILE} (or give the scale directly with --um-per-px X / --px-per-mm X)"
 )
 _MIN_TICKS = 5
 
@@ -107,7 +111,7 @@ def load_calibration(path: str | os.PathLike) -> Calibration:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CalibrationError(f"{path}: no such calibration file; {HOW_TO_CALIBRATE}") from None
+        raise CalibrationError(f"{path}: no such calibration file; {HOW_TO_PROFILE}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CalibrationError(f"{path}: not a calibration profile ({err})") from None
     if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
