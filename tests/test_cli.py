@@ -59,15 +59,57 @@ def test_inspect_folder_goes_past_bad_files(brightness_bundle, tmp_path):
     assert out.read_text().splitlines() == result.stdout.splitlines()
 
 
-def test_inspect_table_and_missing_path(brightness_bundle, tmp_path):
+def test_inspect_piped_prints_tab_separated_lines(brightness_bundle, tmp_path):
     image = tmp_path / "one.png"
     cv2.imwrite(str(image), np.full((20, 20, 3), 250, np.uint8))
     result = runner.invoke(
         app, ["inspect", str(image), str(tmp_path / "nope.png"), "-m", str(brightness_bundle)]
     )
     assert result.exit_code == 1
-    assert "one.png" in result.stdout and "genuine" in result.stdout
-    assert "nope.png" in result.stdout and "error" in result.stdout
+    header, *rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert header == ["path", "class", "verdict", "confidence", "p_genuine", "error"]
+    by_path = {row[0]: row for row in rows}
+    assert by_path[str(image)][1:3] == ["pashmina", "genuine"] and by_path[str(image)][-1] == ""
+    missing = by_path[str(tmp_path / "nope.png")]
+    assert missing[2] == "error" and "nope.png" in missing[-1]
+
+
+def test_inspect_in_a_terminal_prints_a_table_and_piped_starts_without_rich(
+    brightness_bundle, tmp_path
+):
+    import os
+
+    image = tmp_path / "one.png"
+    cv2.imwrite(str(image), np.full((20, 20, 3), 250, np.uint8))
+    command = [
+        sys.executable,
+        "-m",
+        "craftvision",
+        "inspect",
+        str(image),
+        "-m",
+        str(brightness_bundle),
+    ]
+    terminal, screen = os.openpty()
+    try:
+        run = subprocess.run(command, stdout=screen, stderr=subprocess.PIPE, timeout=120)
+        shown = os.read(terminal, 65536).decode()
+    finally:
+        os.close(terminal)
+        os.close(screen)
+    assert run.returncode == 0, run.stderr
+    assert "┃" in shown and "one.png" in shown and "genuine" in shown
+    probe = (
+        "import sys; sys.argv = ['craftvision', *sys.argv[1:]]\n"
+        "from craftvision.cli import main\n"
+        "try:\n    main()\nfinally:\n"
+        "    sys.stderr.write(' '.join(m for m in ('rich', 'torch') if m in sys.modules))\n"
+    )
+    piped = subprocess.run(
+        [sys.executable, "-c", probe, *command[3:]], capture_output=True, text=True, timeout=120
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.startswith("path\tclass") and piped.stderr.strip() == ""
 
 
 def test_wrong_names_suggest_the_nearest():

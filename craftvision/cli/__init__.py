@@ -20,7 +20,7 @@ def main() -> None:
     try:
         app_for(sys.argv[1:])()
     except CraftvisionError as err:
-        from craftvision.cli.application import err_console
+        from craftvision.cli.console import err_console
 
         err_console.print(f"[bold red]error:[/] {err}", highlight=False)
         sys.exit(2)

@@ -7,11 +7,8 @@ import importlib
 from collections.abc import Iterable, Sequence
 
 import typer
-from rich.console import Console
 
 from craftvision import __version__
-
-err_console = Console(stderr=True)
 
 HELP = (
     "Tell genuine Kashmiri handicrafts (Pashmina, Kani, Sozni) from machine imitations.\n\n"

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from craftvision.cli.application import err_console
+from craftvision.cli.console import err_console
 
 
 def evaluate(

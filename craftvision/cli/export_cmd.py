@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from craftvision.cli.application import err_console
+from craftvision.cli.console import err_console
 
 
 def export(

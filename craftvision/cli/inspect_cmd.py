@@ -7,14 +7,14 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from craftvision.cli.application import err_console
 from craftvision.types import InspectionError, Prediction
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 VERDICT_STYLE = {"genuine": "bold green", "imitation": "bold red", "inconclusive": "yellow"}
 AUTO = "auto"
@@ -69,6 +69,8 @@ def _figures(measurements: dict[str, Any]) -> str:
 
 
 def _table(results: list[Prediction | InspectionError]) -> Table:
+    from rich.table import Table
+
     table = Table(header_style="bold")
     measured = any(isinstance(r, Prediction) and r.measurements for r in results)
     columns = ("file", "class", "verdict", "confidence", "p(genuine)")
@@ -91,6 +93,50 @@ def _table(results: list[Prediction | InspectionError]) -> Table:
     return table
 
 
+def _tab_separated(results: list[Prediction | InspectionError]) -> str:
+    """The table for scripts: a header line, then one tab-separated line per input."""
+    measured = any(isinstance(r, Prediction) and r.measurements for r in results)
+    columns = ["path", "class", "verdict", "confidence", "p_genuine"]
+    lines = ["\t".join([*columns, *["measured"] * measured, "error"])]
+    for result in results:
+        path = "" if result.path is None else str(result.path)
+        if isinstance(result, InspectionError):
+            cells = [path, "", "error", "", "", *[""] * measured, result.error]
+        else:
+            cells = [
+                path,
+                result.label,
+                result.verdict.value,
+                f"{result.confidence:.3f}",
+                f"{result.genuine_probability:.3f}",
+                *([_figures(result.measurements or {})] if measured else []),
+                "",
+            ]
+        lines.append("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in cells))
+    return "\n".join(lines) + "\n"
+
+
+def _print_results(results: list[Prediction | InspectionError], sample: Any = None) -> None:
+    """A table in a terminal, tab-separated lines when piped (scripts can cut columns, and a
+    one-photo run starts without importing rich); then ``sample``'s verdict and reasons."""
+    summary = []
+    if sample is not None:
+        summary = [f"sample {sample.sample_id or ''}: {sample.verdict.value}"]
+        summary += [f"  • {reason}" for reason in sample.reasons]
+    if not sys.stdout.isatty():
+        sys.stdout.write(_tab_separated(results) + "".join(f"{line}\n" for line in summary))
+        return
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(highlight=False)
+    console.print(_table(results))
+    if sample is not None:
+        console.print(f"sample {escape(sample.sample_id or '')}: {_styled(sample.verdict.value)}")
+        for line in summary[1:]:
+            console.print(escape(line))
+
+
 @contextlib.contextmanager
 def _progress(total: int, *, shown: bool) -> Iterator[Callable[[], None]]:
     """Yield ``advance()`` for a progress bar over ``total`` images; rich.progress is imported only
@@ -99,6 +145,8 @@ def _progress(total: int, *, shown: bool) -> Iterator[Callable[[], None]]:
         yield lambda: None
         return
     from rich.progress import Progress
+
+    from craftvision.cli.console import err_console
 
     with Progress(console=err_console, transient=True) as bar:
         task = bar.add_task("inspecting", total=total)
@@ -117,6 +165,8 @@ def _inspect_files(
         unplaced += name is None
         groups.setdefault(name or DEFAULT_MODEL, []).append(index)
     if unplaced:
+        from craftvision.cli.console import err_console
+
         err_console.print(
             f"{unplaced} photo(s) outside fibre/, weave/ or stitch/ folders: using the "
             f"{DEFAULT_MODEL} model (choose another with --model)",
@@ -156,7 +206,7 @@ def _emit(results: list[Prediction | InspectionError], *, as_json: bool, out: Pa
     if as_json:
         sys.stdout.write(lines)
     else:
-        Console().print(_table(results))
+        _print_results(results)
     if out is not None:
         atomic_write_text(out, lines)
 
@@ -183,10 +233,7 @@ def _inspect_sample(
     if as_json:
         sys.stdout.write(document + "\n")
     else:
-        Console().print(_table(result.images))
-        Console().print(f"sample {result.sample_id or ''}: {_styled(result.verdict.value)}")
-        for reason in result.reasons:
-            Console().print(f"  • {reason}", highlight=False)
+        _print_results(result.images, result)
     if out is not None:
         atomic_write_text(out, document + "\n")
     if any(isinstance(r, InspectionError) for r in result.images):
@@ -220,6 +267,8 @@ def _explain(
         written.add(target)
         image = read_image(path)
         save_explanation(image, occlusion(inspectors[name], image), folder / target)
+    from craftvision.cli.console import err_console
+
     err_console.print(f"{len(written)} heatmap(s) written to {folder}", highlight=False)
 
 
@@ -293,7 +342,8 @@ def inspect(
     """Inspect images: class, verdict (genuine / imitation / inconclusive), calibrated confidence.
 
     Bad files are reported as error records and the rest are still inspected; the exit code is 1
-    if any file failed.
+    if any file failed. Results are a table in a terminal, tab-separated lines when piped (one
+    header line: path, class, verdict, confidence, p_genuine, error) and JSON Lines with --json.
 
     Example: `craftvision inspect samples/fibre --out results.jsonl`
 
@@ -323,6 +373,8 @@ def inspect(
     try:
         inspected = _inspect_files(files, model, threshold, device, batch_size)
     except _Interrupted as stop:
+        from craftvision.cli.console import err_console
+
         err_console.print(f"interrupted: {len(stop.finished)} of {len(files)} image(s) finished")
         _emit(missing + stop.finished, as_json=as_json, out=out)
         raise typer.Exit(130) from None
@@ -334,6 +386,8 @@ def inspect(
         _explain(files, inspected, model, explain, device, batch_size)
     failures = sum(isinstance(r, InspectionError) for r in results)
     if failures:
+        from craftvision.cli.console import err_console
+
         err_console.print(
             f"[bold red]{failures} of {len(results)} input(s) could not be inspected[/]"
         )

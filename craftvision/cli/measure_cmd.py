@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from craftvision.cli.application import err_console
+from craftvision.cli.console import err_console
 
 MODALITIES = ("fibre", "weave", "stitch")
 # Per modality: the per-photo columns of the table, as (heading, key in the result's dict).

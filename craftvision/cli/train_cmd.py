@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from craftvision.cli.application import err_console
+from craftvision.cli.console import err_console
 
 
 def train(
