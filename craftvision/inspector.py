@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import Literal
 
@@ -150,18 +149,23 @@ class Inspector:
     ) -> Iterator[Prediction | InspectionError]:
         """Stream results in input order, batch by batch (for progress bars and huge folders)."""
         spec = self.metadata.preprocess
+
+        def load(source: ImageSource) -> np.ndarray | ImageReadError:
+            try:
+                return spec(read_image(source))
+            except ImageReadError as err:
+                return err
+
         iterator = iter(sources)
+        chunk = list(islice(iterator, self.batch_size))
+        if len(chunk) <= min(1, self.batch_size - 1):  # one photo: no thread pool to start
+            yield from self._run_batch(chunk, [load(item) for item in chunk], on_error=on_error)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(self.num_threads) as pool:
-
-            def load(source: ImageSource) -> np.ndarray | ImageReadError:
-                try:
-                    return spec(read_image(source))
-                except ImageReadError as err:
-                    return err
-
             pending = None
             while True:
-                chunk = list(islice(iterator, self.batch_size))
                 loading = (chunk, [pool.submit(load, item) for item in chunk]) if chunk else None
                 if pending is not None:
                     done = [future.result() for future in pending[1]]
@@ -169,6 +173,7 @@ class Inspector:
                 if loading is None:
                     return
                 pending = loading
+                chunk = list(islice(iterator, self.batch_size))
 
     def _run_batch(
         self,
