@@ -16,6 +16,8 @@ from craftvision.types import InspectionError, Prediction
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from craftvision.sample import SampleResult
+
 VERDICT_STYLE = {"genuine": "bold green", "imitation": "bold red", "inconclusive": "yellow"}
 AUTO = "auto"
 DEFAULT_MODEL = "fibre"
@@ -116,7 +118,9 @@ def _tab_separated(results: list[Prediction | InspectionError]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _print_results(results: list[Prediction | InspectionError], sample: Any = None) -> None:
+def _print_results(
+    results: list[Prediction | InspectionError], sample: SampleResult | None = None
+) -> None:
     """A table in a terminal, tab-separated lines when piped (scripts can cut columns, and a
     one-photo run starts without importing rich); then ``sample``'s verdict and reasons."""
     summary = []
@@ -135,6 +139,13 @@ def _print_results(results: list[Prediction | InspectionError], sample: Any = No
         console.print(f"sample {escape(sample.sample_id or '')}: {_styled(sample.verdict.value)}")
         for line in summary[1:]:
             console.print(escape(line))
+
+
+def _say(message: str, **options: Any) -> None:
+    """Print a message (rich markup) on stderr; rich is imported only when there is one."""
+    from craftvision.cli.console import err_console
+
+    err_console.print(message, **options)
 
 
 @contextlib.contextmanager
@@ -165,9 +176,7 @@ def _inspect_files(
         unplaced += name is None
         groups.setdefault(name or DEFAULT_MODEL, []).append(index)
     if unplaced:
-        from craftvision.cli.console import err_console
-
-        err_console.print(
+        _say(
             f"{unplaced} photo(s) outside fibre/, weave/ or stitch/ folders: using the "
             f"{DEFAULT_MODEL} model (choose another with --model)",
             style="dim",
@@ -267,9 +276,7 @@ def _explain(
         written.add(target)
         image = read_image(path)
         save_explanation(image, occlusion(inspectors[name], image), folder / target)
-    from craftvision.cli.console import err_console
-
-    err_console.print(f"{len(written)} heatmap(s) written to {folder}", highlight=False)
+    _say(f"{len(written)} heatmap(s) written to {folder}", highlight=False)
 
 
 def _measured(
@@ -373,9 +380,7 @@ def inspect(
     try:
         inspected = _inspect_files(files, model, threshold, device, batch_size)
     except _Interrupted as stop:
-        from craftvision.cli.console import err_console
-
-        err_console.print(f"interrupted: {len(stop.finished)} of {len(files)} image(s) finished")
+        _say(f"interrupted: {len(stop.finished)} of {len(files)} image(s) finished")
         _emit(missing + stop.finished, as_json=as_json, out=out)
         raise typer.Exit(130) from None
     if scale is not None:
@@ -386,9 +391,5 @@ def inspect(
         _explain(files, inspected, model, explain, device, batch_size)
     failures = sum(isinstance(r, InspectionError) for r in results)
     if failures:
-        from craftvision.cli.console import err_console
-
-        err_console.print(
-            f"[bold red]{failures} of {len(results)} input(s) could not be inspected[/]"
-        )
+        _say(f"[bold red]{failures} of {len(results)} input(s) could not be inspected[/]")
         raise typer.Exit(1)
