@@ -37,7 +37,7 @@ lint: $(VENV)/.train
 # Retrain the shipped reference models from their recipes and copy them into the package:
 # recipes/M.yaml, then any fine-tune stages recipes/M-finetune.yaml, M-finetune2.yaml, ... in
 # order, each continuing from the one before; the best weights of the last stage's `out:` run are
-# shipped as an int8 bundle (`craftvision export --int8`, refused if it loses accuracy on the test split).
+# shipped as an int8 bundle (`craftvision export --int8`, refused if it loses test accuracy).
 MODALITIES := fibre weave stitch
 reference-models: $(VENV)/.train
 	for m in $(MODALITIES); do \

@@ -158,7 +158,7 @@ class Inspector:
 
         iterator = iter(sources)
         chunk = list(islice(iterator, self.batch_size))
-        if len(chunk) <= min(1, self.batch_size - 1):  # one photo: no thread pool to start
+        if len(chunk) <= 1 and len(chunk) < self.batch_size:  # the only photo: no thread pool
             yield from self._run_batch(chunk, [load(item) for item in chunk], on_error=on_error)
             return
         from concurrent.futures import ThreadPoolExecutor
