@@ -6,7 +6,9 @@ round by round. The trainer runs its own code path (``train()``: augmentation in
 workers, class weights, one-cycle schedule); only its epoch loops are timed (from the end of one
 epoch's validation to the start of the next), and the first epoch of each run is left out as
 warm-up. The plain loop reads uint8 tensors from memory, flips them and normalises them on the
-fly: data loading there costs nothing.
+fly: data loading there costs nothing. The trainer keeps its model and batches in channels-last
+memory order; the plain loop is also run that way (a second line), so the cost of the trainer's
+own data path (decoding, augmentation, batching) shows on its own.
 
     python bench/train_throughput.py          # 384 images, 2 rounds of 3 epochs
 """
@@ -51,8 +53,12 @@ def trainer_epochs(config: trainer.TrainConfig) -> tuple[list[float], int]:
     return loops, images[0]
 
 
-def plain_epochs(config: trainer.TrainConfig, data: str, classes: int) -> tuple[list[float], int]:
-    """Seconds of each epoch after the first, and images per epoch, of a plain training loop."""
+def plain_epochs(
+    config: trainer.TrainConfig, data: str, classes: int, *, channels_last: bool = False
+) -> tuple[list[float], int]:
+    """Seconds of each epoch after the first, and images per epoch, of a plain training loop
+    (with the model and batches in channels-last memory order if asked)."""
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
     run = load_run_data(config, data, genuine_class="pashmina")
     names = run.classes
     spec = run.spec
@@ -62,7 +68,9 @@ def plain_epochs(config: trainer.TrainConfig, data: str, classes: int) -> tuple[
     labels = torch.tensor([names.index(r.label) for r in run.splits.train])
     mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
     std = torch.tensor(spec.std).view(1, 3, 1, 1)
-    model = timm.create_model(config.model, pretrained=False, num_classes=classes)
+    model = timm.create_model(config.model, pretrained=False, num_classes=classes).to(
+        memory_format=memory_format
+    )
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
@@ -81,6 +89,7 @@ def plain_epochs(config: trainer.TrainConfig, data: str, classes: int) -> tuple[
             batch = (batch.float() / 255 - mean) / std
             flip = torch.rand(len(batch)) < 0.5
             batch[flip] = batch[flip].flip(-1)
+            batch = batch.contiguous(memory_format=memory_format)
             loss = loss_fn(model(batch), target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -99,7 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = str(render_dataset("fibre", args.n, Path(tmp) / "data", seed=5).parent)
-        rates: dict[str, list[float]] = {"trainer": [], "plain": []}
+        rates: dict[str, list[float]] = {"trainer": [], "plain": [], "plain_cl": []}
         for round_ in range(args.rounds):
             config = trainer.TrainConfig(
                 data=data,
@@ -115,7 +124,11 @@ def main() -> None:
             rates["trainer"] += [images / s for s in loops]
             loops, images = plain_epochs(config, data, classes=4)
             rates["plain"] += [images / s for s in loops]
-    trained, plain = (statistics.median(rates[k]) for k in ("trainer", "plain"))
+            loops, images = plain_epochs(config, data, classes=4, channels_last=True)
+            rates["plain_cl"] += [images / s for s in loops]
+    trained, plain, plain_cl = (
+        statistics.median(rates[k]) for k in ("trainer", "plain", "plain_cl")
+    )
     ratio = trained / plain
     print(
         f"Training throughput: craftnet_s, {args.image_size} px, batch {args.batch_size}, "
@@ -124,8 +137,13 @@ def main() -> None:
     )
     print(f"  machine: {machine()}; torch threads {torch.get_num_threads()}")
     print(f"  plain PyTorch + timm loop       {plain:8.1f} images/s")
+    print(f"  plain loop, channels-last       {plain_cl:8.1f} images/s")
     print(f"  craftvision train (epoch loop)  {trained:8.1f} images/s")
     print(f"  ratio                           {ratio:8.2f}x  (goal >= 0.9x: {verdict(ratio, 0.9)})")
+    print(
+        f"  vs the channels-last plain loop {trained / plain_cl:8.2f}x  (the trainer's data path "
+        "against none)"
+    )
 
 
 if __name__ == "__main__":

@@ -586,7 +586,7 @@ def dataset_problems(root: Path) -> tuple[Problems, int]:
             return
         dataset = ImageDataset(records, manifest.classes, spec)
         try:
-            tensor = dataset[0][0].numpy()
+            tensor = dataset.model_input(dataset[0][0][None])[0].numpy()
         except ImageReadError as err:
             problem = error_problem(case, str(err))
         except Exception as err:

@@ -1,9 +1,13 @@
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from craftvision.datasets import load_manifest, split_by_sample
+from craftvision.datasets.image_dataset import ImageDataset
 from craftvision.errors import DatasetError
+from craftvision.imageio import read_image
+from craftvision.preprocess import PreprocessSpec
 
 
 def _image(path, value=128):
@@ -79,3 +83,21 @@ def test_splits_never_share_a_sample_and_keep_every_class():
     assert sum(map(len, (splits.train, splits.val, splits.test))) == len(records)
     again = split_by_sample(records, val_fraction=0.2, test_fraction=0.2, seed=3)
     assert again == splits
+
+
+@pytest.mark.parametrize("channels", ["rgb", "gray"])
+def test_batches_normalise_as_the_inference_spec_does(tmp_path, channels):
+    """Training items are uint8; the batch normalisation in torch gives the model exactly the
+    input the torch-free inference path (``spec.normalize``) gives it."""
+    rng = np.random.default_rng(0)
+    for index in range(3):
+        folder = tmp_path / ("pashmina" if index % 2 else "wool")
+        folder.mkdir(exist_ok=True)
+        cv2.imwrite(str(folder / f"{index}.png"), rng.integers(0, 256, (40, 30, 3), np.uint8))
+    manifest = load_manifest(tmp_path)
+    spec = PreprocessSpec(input_size=16, channels=channels)
+    dataset = ImageDataset(manifest.records, manifest.classes, spec)
+    pixels = torch.stack([dataset[i][0] for i in range(len(dataset))])
+    assert pixels.dtype == torch.uint8 and pixels.shape == (3, 16, 16, 3)
+    expected = np.stack([spec(read_image(r.path)) for r in manifest.records])
+    np.testing.assert_allclose(dataset.model_input(pixels).numpy(), expected, atol=1e-6)

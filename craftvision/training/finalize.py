@@ -101,12 +101,13 @@ def load_run_data(
 def predict_features(
     model: torch.nn.Module, loader: DataLoader, device: torch.device
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Logits, targets and pre-logit features of every image in ``loader``."""
+    """Logits, targets and pre-logit features of every image in ``loader`` (over an
+    :class:`ImageDataset`, whose uint8 batches it turns into model input)."""
     model.eval()
     logits, targets, features = [], [], []
     with torch.inference_mode():
         for images, labels in loader:
-            pooled = pre_logits(model, images.to(device))
+            pooled = pre_logits(model, loader.dataset.model_input(images.to(device)))
             logits.append(model.get_classifier()(pooled).float().cpu().numpy())
             features.append(pooled.float().cpu().numpy())
             targets.append(labels.numpy())
@@ -165,7 +166,8 @@ def finalize(
         guard = fit_guard(train_features, train_targets, val_features)
         metrics["ood_flag_rate"] = float((guard.score(test_features) > guard.threshold).mean())
         exported = GuardedClassifier(model, guard)
-    parity = np.stack([val_set[i][0].numpy() for i in range(min(PARITY_IMAGES, len(val_set)))])
+    parity_images = [val_set[i][0] for i in range(min(PARITY_IMAGES, len(val_set)))]
+    parity = np.ascontiguousarray(val_set.model_input(torch.stack(parity_images)).numpy())
     return Finalized(exported, temperature, guard, metrics, parity)
 
 

@@ -286,9 +286,11 @@ def _train(
     val_set = ImageDataset(run.splits.val, classes, spec, cache=cache)
     test_set = ImageDataset(run.splits.test or run.splits.val, classes, spec)
 
+    # Channels-last memory order: convolutions train markedly faster in it on the CPU (and with
+    # tensor cores on a GPU); the batches arrive in it (see normalize_batch).
     model = create_model(
         config.model, num_classes=len(classes), in_chans=spec.in_chans, pretrained=config.pretrained
-    ).to(device)
+    ).to(device, memory_format=torch.channels_last)
     counts = np.bincount(train_set.targets(), minlength=len(classes)).astype(np.float64)
     weights = torch.tensor(
         counts.sum() / (len(classes) * np.maximum(counts, 1)), dtype=torch.float32
@@ -428,7 +430,7 @@ class _Fit:
                 task = progress.add_task(f"epoch {epoch}/{config.epochs}", total=len(loader))
                 total_loss = 0.0
                 for images, labels in loader:
-                    outputs = trained(images.to(self.device))
+                    outputs = trained(self.train_set.model_input(images.to(self.device)))
                     loss = self.criterion(outputs, labels.to(self.device))
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
