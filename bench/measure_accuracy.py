@@ -14,6 +14,7 @@ Prints the acceptance figures of the measurement issue:
 
     python bench/measure_accuracy.py                 # the full figures (several minutes)
     python bench/measure_accuracy.py --quick         # a smaller, faster run
+    python bench/measure_accuracy.py --only stitch   # one section (or several) alone
 """
 
 from __future__ import annotations
@@ -213,33 +214,11 @@ def _pct(values: list[float], limit: float) -> str:
     return f"{100 * np.mean(np.abs(values) <= limit):.0f} %"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer renders (a smoke run)")
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--json", type=str, default=None, help="also write the figures here")
-    args = parser.parse_args()
-    n_fibre, n_weave, n_stitch, n_cal, samples = (
-        (60, 30, 24, 10, 1) if args.quick else (500, 120, 120, 50, 4)
-    )
-    seeds = lambda n, k: [args.seed * 100_000 + k * 10_000 + i for i in range(n)]  # noqa: E731
-    _init()
-    with ProcessPoolExecutor(args.workers, initializer=_init) as pool:
-        fibres = list(pool.map(_fibre_case, seeds(n_fibre, 1), chunksize=4))
-        plan = [("pashmina", 0.5), ("wool", 0.5), ("pashmina", 0.25), ("pashmina", 1.0)][:samples]
-        pooled = list(
-            pool.map(
-                _sample_case,
-                [(s, lab, ump) for s, (lab, ump) in zip(seeds(samples, 2), plan, strict=True)],
-            )
-        )
-        weaves = list(pool.map(_weave_case, seeds(n_weave, 3), chunksize=2))
-        stitches = list(pool.map(_stitch_case, seeds(n_stitch, 4), chunksize=2))
-        calibrations = list(pool.map(_calibration_case, seeds(n_cal, 5)))
-    cpu, wall = _speed(3 if args.quick else 7)
+SECTIONS = ("fibre", "weave", "stitch", "calibration", "speed")
 
-    figures: dict = {}
+
+def _report_fibre(fibres: list[dict], pooled: list[dict], figures: dict) -> None:
+    """Fibre diameter, scale interval and sample-mean figures."""
     measured = [f for f in fibres if f["mean"] is not None]
     errors = [f["mean"] - f["truth"] for f in measured]
     figures["fibre_images"] = len(fibres)
@@ -276,6 +255,10 @@ def main() -> None:
             f"({s['n_truth']} drawn), mean {s['mean']:.2f} µm vs {s['truth']:.2f} µm: "
             f"error {s['mean'] - s['truth']:+.2f} µm (target within 0.3)"
         )
+
+
+def _report_weave(weaves: list[dict], figures: dict) -> None:
+    """Weave threads per cm and spacing CV by class."""
     for label in weave_synth.CLASSES:
         cases = [w for w in weaves if w["label"] == label]
         ok = [w for w in cases if not w["failed"]]
@@ -303,6 +286,10 @@ def main() -> None:
             f"{100 * figures[f'weave_{label}']['nominal_within_3pct']:.0f} %; "
             f"spacing CV {cv:.3f} (truth {true_cv:.3f})"
         )
+
+
+def _report_stitch(stitches: list[dict], figures: dict) -> None:
+    """Stitches per cm and stitch length CV by stitch type."""
     for _, kind in STITCH_TYPES:
         cases = [s for s in stitches if s["type"] == kind]
         ok = [s for s in cases if not s["failed"]]
@@ -328,17 +315,70 @@ def main() -> None:
             )
         else:
             print(f"stitch {kind}: none of {len(cases)} measured")
+
+
+def _report_calibration(calibrations: list[float], figures: dict) -> None:
+    """Stage micrometer calibration error."""
     figures["calibration_max_abs_rel_error"] = float(np.max(np.abs(calibrations)))
     print(
         f"calibration, {len(calibrations)} micrometer photos at 0.2-1.2 µm/px: max |error| "
         f"{100 * figures['calibration_max_abs_rel_error']:.3f} %, median "
         f"{100 * np.median(np.abs(calibrations)):.3f} % (target within 1 %)"
     )
+
+
+def _report_speed(cpu: float, wall: float, figures: dict) -> None:
+    """Time to measure one fibre field."""
     figures["speed_cpu_s"], figures["speed_wall_s"] = cpu, wall
     print(
         f"speed, 1280x960 fibre field on one core: {cpu:.3f} s CPU, {wall:.3f} s wall "
         "(target < 0.5 s)"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer renders (a smoke run)")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", type=str, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=SECTIONS,
+        default=SECTIONS,
+        metavar="SECTION",
+        help=f"run only these sections ({', '.join(SECTIONS)}; default: all)",
+    )
+    args = parser.parse_args()
+    n_fibre, n_weave, n_stitch, n_cal, samples = (
+        (60, 30, 24, 10, 1) if args.quick else (500, 120, 120, 50, 4)
+    )
+    seeds = lambda n, k: [args.seed * 100_000 + k * 10_000 + i for i in range(n)]  # noqa: E731
+    figures: dict = {}
+    _init()
+    with ProcessPoolExecutor(args.workers, initializer=_init) as pool:
+        if "fibre" in args.only:
+            fibres = list(pool.map(_fibre_case, seeds(n_fibre, 1), chunksize=4))
+            plan = [("pashmina", 0.5), ("wool", 0.5), ("pashmina", 0.25), ("pashmina", 1.0)]
+            pooled = list(
+                pool.map(
+                    _sample_case,
+                    [
+                        (s, lab, ump)
+                        for s, (lab, ump) in zip(seeds(samples, 2), plan[:samples], strict=True)
+                    ],
+                )
+            )
+            _report_fibre(fibres, pooled, figures)
+        if "weave" in args.only:
+            _report_weave(list(pool.map(_weave_case, seeds(n_weave, 3), chunksize=2)), figures)
+        if "stitch" in args.only:
+            _report_stitch(list(pool.map(_stitch_case, seeds(n_stitch, 4), chunksize=2)), figures)
+        if "calibration" in args.only:
+            _report_calibration(list(pool.map(_calibration_case, seeds(n_cal, 5))), figures)
+    if "speed" in args.only:
+        _report_speed(*_speed(3 if args.quick else 7), figures)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(

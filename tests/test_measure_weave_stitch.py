@@ -92,6 +92,40 @@ def test_machine_fill_stitches_per_cm_and_length_cv(seed):
     assert result.stitch_length_cv == pytest.approx(truth["stitch_length_cv"], abs=0.05)
 
 
+def _stitch_errors(label: str, kind: str, ppm: float, seeds: range) -> tuple[list, list, int]:
+    """Relative stitches/cm errors, absolute length CV errors and unmeasured count."""
+    per_cm, cv, unmeasured = [], [], 0
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        construction = draw_stitches(rng, label, px_per_mm=ppm, stitch_type=kind)
+        image, truth = render_stitch(rng, label, px_per_mm=ppm, size=256, construction=construction)
+        try:
+            result = measure_stitch(image, Calibration.from_px_per_mm(ppm))
+        except MeasurementError:
+            unmeasured += 1
+            continue
+        per_cm.append(result.stitches_per_cm / truth["stitches_per_cm"] - 1)
+        cv.append(result.stitch_length_cv - truth["stitch_length_cv"])
+    return per_cm, cv, unmeasured
+
+
+@pytest.mark.parametrize("ppm", [12.0, 30.0])
+def test_chain_stitches_per_cm_and_length_cv(ppm):
+    # The bench's targets are 5 % and 0.05; a 256 px close-up holds fewer loops.
+    per_cm, cv, unmeasured = _stitch_errors("machine_chain", "chain", ppm, range(3))
+    assert unmeasured == 0
+    assert np.max(np.abs(per_cm)) < 0.05
+    assert np.max(np.abs(cv)) < 0.08
+
+
+def test_long_fill_stitches_are_followed_across_the_photo():
+    # Stitches 110-125 px long: only two or three fit along a row of the photo.
+    per_cm, cv, unmeasured = _stitch_errors("machine_embroidery", "lock_fill", 45.0, range(4))
+    assert unmeasured <= 1
+    assert np.max(np.abs(per_cm)) < 0.05
+    assert np.max(np.abs(cv)) < 0.05
+
+
 def test_threads_too_thin_to_follow_are_refused():
     rng = np.random.default_rng(1)
     construction = draw_stitches(rng, "machine_embroidery", px_per_mm=6.0, stitch_type="lock_fill")

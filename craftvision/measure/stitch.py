@@ -4,25 +4,29 @@ A stitch is the thread between two needle holes; stitches per cm are counted alo
 work: along a row of running, stem, darning, fill or chain stitches, and along the column of
 satin stitches, which lie side by side across it.
 
-Embroidery is cut into overlapping tiles, each small enough that its stitches run one way
-(designs curve). In each tile the stitch direction is the dominant direction of the thread
-edges (the structure tensor) and the thread spacing the strongest period across them; the tile
-is turned so the rows of thread stand upright, the rows are found as crests across them in
-short strips and followed from strip to strip (so a curving or wavering row is followed), and
-along each row a stitch ends where its thread dives into the cloth, a dip of light. The gaps
-between ends along a row are the stitch lengths, taken about the commonest length (a missed
-end makes a double length, a false one splits a stitch): the median, and the CV from the
-interquartile range. The step from one stitch to the next along a row joins a short gap of
-ground (darning) to the stitch before it. Where the ends of neighbouring rows line up, the
-stitches lie side by side in columns (satin), and the step along the column is the thread
-spacing, lengthened where the column's edge slants across the stitches. The angle spread is
-the SD of the tiles' stitch directions about their smooth trend.
+Stitch ends are found along lines traced over the whole photo along the local stitch
+direction (the structure tensor's, averaged over about two thread spacings), so that curving
+rows and stitches longer than a third of the photo are followed. The commonest repeat of light
+along the lines (their mean autocorrelation) sets the scale: a stitch ends where its thread
+dives into the cloth, a dip of light, and dips are taken at least half a repeat apart on
+profiles smoothed over a twelfth of it, so that twist striations do not split stitches. The
+gaps between ends along a line are the stitch lengths, taken about the commonest length (a
+missed end makes a double length, a false one splits a stitch): the median, and the CV from
+the interquartile range. The step from one stitch to the next along a row joins a short gap of
+ground (darning) to the stitch before it.
 
-Limits: rows must be resolved: threads narrower than 3 px (or a satin column's stitches closer
-than that) cannot be followed, and the photo is refused; a stem stitch is half hidden under
-the next, so its visible length (the step) is measured, not the full stitch; machine satin
-zigzags share each needle hole between two stitches, and counting along the column then finds
-half of them.
+The photo is also cut into tiles, in each of which the rows of thread are found as crests
+across the stitches and followed; where the ends of neighbouring rows line up, the stitches lie
+side by side in columns (satin), and the step along the column is the thread spacing,
+lengthened where the column's edge slants across the stitches. These tracked rows also give
+the stitch lengths where the traced lines show no steady repeat. The angle spread is the SD of
+the tiles' stitch directions about their smooth trend.
+
+Limits: threads narrower than 3 px (or a satin column's stitches closer than that) cannot be
+told apart, and without a steady repeat along the stitches the photo is refused; a stem stitch
+is half hidden under the next, so its visible length is measured, not the full stitch, and a
+hand satin or darning stitch's ragged ends are often missed; machine satin zigzags share each
+needle hole between two stitches, and counting along the column then finds half of them.
 
 Example:
     >>> import numpy as np
@@ -58,6 +62,8 @@ _MIN_STITCH_PX = 6.0
 _MIN_STITCHES = 12  # fewer give no steady figures
 _MIN_THREAD_PX = 3.0  # rows of thinner threads cannot be told apart
 _ALIGNED = 0.6  # satin: ends of neighbouring stitches within this many thread spacings
+_SEED_STEP = 16  # px between the seeds of the lines traced along the stitches
+_REACH = 128  # px traced from each seed both ways
 
 
 def _direction(tile: np.ndarray) -> tuple[float, float]:
@@ -189,6 +195,170 @@ def _tile_stitches(tile: np.ndarray, along: float) -> _Tile | None:
     )
 
 
+def _direction_field(gray: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """The stitch direction at every pixel as a doubled angle (cos 2a, sin 2a), from the
+    structure tensor averaged over about two thread spacings."""
+    soft = cv2.GaussianBlur(gray, (0, 0), max(0.7, spacing / 4))
+    gx = cv2.Sobel(soft, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(soft, cv2.CV_32F, 0, 1, ksize=3)
+    sigma = max(5.0, 2.0 * spacing)
+    jxx, jyy, jxy = (cv2.GaussianBlur(g, (0, 0), sigma) for g in (gx * gx, gy * gy, gx * gy))
+    norm = np.maximum(np.hypot(jxx - jyy, 2 * jxy), 1e-9)
+    # Along the threads is across the dominant gradient: the doubled angle turns by pi.
+    return (-(jxx - jyy) / norm).astype(np.float32), (-2 * jxy / norm).astype(np.float32)
+
+
+def _angles_at(field: tuple[np.ndarray, np.ndarray], x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Stitch direction (radians, modulo pi) at points, interpolated as a doubled angle."""
+    mx, my = x.reshape(1, -1).astype(np.float32), y.reshape(1, -1).astype(np.float32)
+    cos2, sin2 = (
+        cv2.remap(f, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0] for f in field
+    )
+    return np.arctan2(sin2, cos2) / 2
+
+
+def _streamlines(
+    field: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lines traced along the stitch direction from a grid of seeds, 1 px a step, up to
+    ``_REACH`` px each way: x and y (lines x steps, NaN past the photo's edge)."""
+    h, w = shape
+    ys, xs = np.mgrid[_SEED_STEP // 2 : h : _SEED_STEP, _SEED_STEP // 2 : w : _SEED_STEP]
+    x0, y0 = xs.ravel().astype(np.float32), ys.ravel().astype(np.float32)
+    line_x = np.full((len(x0), 2 * _REACH + 1), np.nan, np.float32)
+    line_y = np.full_like(line_x, np.nan)
+    line_x[:, _REACH], line_y[:, _REACH] = x0, y0
+    start = _angles_at(field, x0, y0)
+    for sign in (1, -1):
+        x, y = x0.copy(), y0.copy()
+        dx, dy = sign * np.cos(start), sign * np.sin(start)
+        inside = np.ones(len(x0), bool)
+        for k in range(1, _REACH + 1):
+            angle = _angles_at(field, x, y)
+            ux, uy = np.cos(angle), np.sin(angle)
+            turn = np.where(ux * dx + uy * dy < 0, -1.0, 1.0)  # keep going the same way
+            dx, dy = ux * turn, uy * turn
+            x, y = (x + dx).astype(np.float32), (y + dy).astype(np.float32)
+            inside &= (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+            line_x[:, _REACH + sign * k] = np.where(inside, x, np.nan)
+            line_y[:, _REACH + sign * k] = np.where(inside, y, np.nan)
+    return line_x, line_y
+
+
+def _profiles(
+    gray: np.ndarray, line_x: np.ndarray, line_y: np.ndarray, spacing: float
+) -> np.ndarray:
+    """Light along each line, averaged across over two thirds of a thread (NaN outside)."""
+    smooth = cv2.GaussianBlur(gray, (0, 0), max(0.7, spacing / 4))
+    tx, ty = np.gradient(line_x, axis=1), np.gradient(line_y, axis=1)
+    norm = np.maximum(np.hypot(tx, ty), 1e-6)
+    nx, ny = -ty / norm, tx / norm
+    offsets = (-spacing / 3, 0.0, spacing / 3)
+    total = np.zeros(line_x.shape, np.float32)
+    for off in offsets:
+        mx = (line_x + off * nx).astype(np.float32)
+        my = (line_y + off * ny).astype(np.float32)
+        total += cv2.remap(smooth, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    profiles = total / len(offsets)
+    profiles[~np.isfinite(line_x)] = np.nan
+    return profiles
+
+
+def _smooth_along(profiles: np.ndarray, sigma: float) -> np.ndarray:
+    """Profiles smoothed along the lines (Gaussian ``sigma`` px), NaN kept outside."""
+    valid = np.isfinite(profiles)
+    filled = np.where(valid, profiles, 0).astype(np.float32)
+    weight = cv2.GaussianBlur(valid.astype(np.float32), (0, 0), sigmaX=sigma, sigmaY=0.01)
+    smooth = cv2.GaussianBlur(filled, (0, 0), sigmaX=sigma, sigmaY=0.01)
+    return np.where(valid, smooth / np.maximum(weight, 1e-3), np.nan).astype(np.float32)
+
+
+def _repeat(profiles: np.ndarray) -> float | None:
+    """The commonest repeat (px) along the lines: the strongest peak of their mean
+    autocorrelation past its first dip, after taking off light that drifts slowly."""
+    valid = np.isfinite(profiles)
+    detail = profiles - _smooth_along(profiles, profiles.shape[1] / 6)
+    detail = np.where(valid, detail, 0).astype(np.float32)
+    n = 2 * profiles.shape[1]
+    spectrum = np.fft.rfft(detail, n, axis=1)
+    counts = np.fft.rfft(valid.astype(np.float32), n, axis=1)
+    lags = profiles.shape[1] // 2
+    power = np.fft.irfft((spectrum * spectrum.conj()).real.sum(axis=0), n)[:lags]
+    pairs = np.fft.irfft((counts * counts.conj()).real.sum(axis=0), n)[:lags]
+    corr = power / np.maximum(pairs, 1.0)
+    rising = np.flatnonzero((corr[1:-1] > corr[:-2]) & (corr[1:-1] >= corr[2:])) + 1
+    falling = np.flatnonzero((corr[1:-1] < corr[:-2]) & (corr[1:-1] <= corr[2:])) + 1
+    if not len(falling):
+        return None
+    peaks = rising[(rising > falling[0]) & (rising >= _MIN_STITCH_PX)]
+    if not len(peaks):
+        return None
+    k = int(peaks[np.argmax(corr[peaks])])
+    a, b, c = corr[k - 1], corr[k], corr[k + 1]
+    bend = a - 2 * b + c
+    return k + (0.5 * (a - c) / bend if bend < 0 else 0.0)
+
+
+def _dips(profiles: np.ndarray, shortest: float, depth: float) -> tuple[np.ndarray, np.ndarray]:
+    """Stitch ends along the lines: minima of light at least ``depth`` below the brightest
+    point within ``shortest`` / 2 on each side, and the lowest within ``shortest``.
+
+    Returns each end's line and sub-pixel position along it.
+    """
+    valid = np.isfinite(profiles)
+    low = np.where(valid, profiles, -np.inf).astype(np.float32)
+    high = np.where(valid, profiles, np.inf).astype(np.float32)
+    reach = max(2, round(shortest / 2))
+    side = np.ones((1, reach), np.uint8)
+    border = {"borderType": cv2.BORDER_CONSTANT, "borderValue": -np.inf}
+    before = cv2.dilate(low, side, anchor=(reach - 1, 0), **border)
+    after = cv2.dilate(low, side, anchor=(0, 0), **border)
+    before = np.pad(before[:, :-1], ((0, 0), (1, 0)), constant_values=-np.inf)
+    after = np.pad(after[:, 1:], ((0, 0), (0, 1)), constant_values=-np.inf)
+    near = max(1, int(shortest) - 1)
+    lowest = cv2.erode(
+        high,
+        np.ones((1, 2 * near + 1), np.uint8),
+        borderType=cv2.BORDER_CONSTANT,
+        borderValue=np.inf,
+    )
+    whole = cv2.erode(
+        valid.astype(np.uint8),
+        np.ones((1, 2 * reach + 1), np.uint8),
+        borderType=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    found = (whole > 0) & (high <= lowest) & (np.minimum(before, after) - high > depth)
+    line, at = np.nonzero(found)
+    a, b, c = profiles[line, at - 1], profiles[line, at], profiles[line, at + 1]
+    bend = a - 2 * b + c
+    shift = np.where(bend > 0, 0.5 * (a - c) / np.where(bend > 0, bend, 1.0), 0.0)
+    return line, at + np.clip(shift, -0.5, 0.5)
+
+
+def _traced_gaps(gray: np.ndarray, spacing: float) -> list[np.ndarray]:
+    """Gaps between stitch ends (px) along lines traced along the stitches over the photo.
+
+    The lines follow the local stitch direction, so curving rows are followed; the commonest
+    repeat of light along them sets the scale, and the ends are found at that scale (dips at
+    least half a repeat apart, on profiles smoothed over a twelfth of it), so that twist
+    striations and the ground's texture do not split stitches.
+    """
+    line_x, line_y = _streamlines(_direction_field(gray, spacing), gray.shape)
+    profiles = _profiles(gray, line_x, line_y, spacing)
+    repeat = _repeat(profiles)
+    if repeat is None:
+        return []
+    values = profiles[np.isfinite(profiles)]
+    depth = 0.06 * float(np.percentile(values, 95) - np.percentile(values, 5))
+    line, at = _dips(_smooth_along(profiles, max(0.7, 0.08 * repeat)), 0.55 * repeat, depth)
+    # Two ends of equal light within half a repeat are one flat-bottomed dip.
+    gaps, owner = np.diff(at), line[1:]
+    keep = (line[1:] == line[:-1]) & (gaps >= 0.5 * repeat)
+    gaps, owner = gaps[keep], owner[keep]
+    return [gaps[owner == k] for k in np.unique(owner)]
+
+
 def regularity_grade(length_cv: float) -> tuple[str, str]:
     """Regularity grade and its rule from the stitch length CV.
 
@@ -301,7 +471,7 @@ def measure_stitch(
     if min(h, w) < _MIN_SIDE_PX:
         raise MeasurementError(f"{label}: {w}x{h} px is too small to measure stitches in")
     tile = max(_MIN_SIDE_PX, min(h, w) // 2)
-    angles, centres, tiles = [], [], []
+    angles, centres, spacings, tiles = [], [], [], []
     for y in np.linspace(0, h - tile, 3).astype(int):
         for x in np.linspace(0, w - tile, 3).astype(int):
             part = gray[y : y + tile, x : x + tile]
@@ -310,11 +480,16 @@ def measure_stitch(
                 continue
             angles.append(along)
             centres.append((x + tile / 2, y + tile / 2))
-            found = _tile_stitches(part, along)
-            if found is not None:
-                tiles.append(found)
-    rows = [row for t in tiles for row in t.gaps]
+            spacings.append(_thread_width(part, along))
+            if x in (0, w - tile) and y in (0, h - tile):  # rows tracked in the four corners
+                found = _tile_stitches(part, along)
+                if found is not None:
+                    tiles.append(found)
+    rows = _traced_gaps(gray, float(np.median(spacings))) if spacings else []
     gaps = np.concatenate(rows) if rows else np.empty(0)
+    if len(gaps) < _MIN_STITCHES:  # no steady repeat along the lines: the tracked rows
+        rows = [row for t in tiles for row in t.gaps]
+        gaps = np.concatenate(rows) if rows else np.empty(0)
     if len(gaps) < _MIN_STITCHES:
         hint = "" if tiles or not angles else f" (threads under {_MIN_THREAD_PX:g} px wide)"
         raise MeasurementError(f"{label}: found too few stitches to measure{hint}")
@@ -368,7 +543,7 @@ def _work(tiles: list[_Tile], step: float) -> tuple[str, float]:
     anywhere (or a fill's fixed offset of a fraction of a stitch), and the step is the
     distance between stitch ends along a row.
     """
-    shift = np.concatenate([t.offsets / t.spacing for t in tiles])
+    shift = np.concatenate([t.offsets / t.spacing for t in tiles] + [np.empty(0)])
     shift = shift[np.isfinite(shift)]
     if len(shift) >= 5 and np.median(np.abs(shift)) < _ALIGNED:
         slant = float(np.median(shift))
