@@ -96,3 +96,26 @@ def test_ood_guard_makes_strange_images_inconclusive(trained_run, strip_dataset)
     for result in inspector.predict(strangers):
         assert result.out_of_distribution and result.verdict is Verdict.INCONCLUSIVE
         assert result.ood_score > read_metadata(trained_run.bundle).ood_threshold
+
+
+def test_model_card_lists_the_stages_a_fine_tuned_model_went_through(trained_run, tmp_path):
+    from dataclasses import replace
+
+    from craftvision.training.card import render_model_card, training_stages
+    from craftvision.training.trainer import TrainConfig
+
+    first = TrainConfig.from_yaml(trained_run.run_dir / "config.yaml")
+    second = replace(first, pretrained=str(trained_run.run_dir / "best.ckpt"), epochs=5, lr=1e-4)
+    stages = training_stages(second)
+    assert [(s["data"], s["image_size"], s["epochs"], s["lr"]) for s in stages] == [
+        (first.data, 32, 2, first.lr),
+        (first.data, 32, 5, 1e-4),
+    ]
+    card = render_model_card(read_metadata(trained_run.bundle), {}, stages)
+    assert "Trained in 2 stages" in card and "| 2 |" in card
+    assert "Training stages" not in render_model_card(read_metadata(trained_run.bundle), {}, [])
+
+    plain_weights = tmp_path / "timm.pth"
+    torch.save({"conv.weight": torch.zeros(1)}, plain_weights)
+    stages = training_stages(replace(first, pretrained=str(plain_weights)))
+    assert stages[0] == {"weights": str(plain_weights)} and len(stages) == 2

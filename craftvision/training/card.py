@@ -1,22 +1,86 @@
 """Model cards: a Markdown file written beside every exported bundle, generated from the run.
 
 Example:
-    >>> text = render_model_card(metadata, data_summary)   # doctest: +SKIP
+    >>> text = render_model_card(metadata, data_summary, training_stages(config))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import pickle
+from pathlib import Path
 from typing import Any
 
+import torch
+
 from craftvision.models.bundle import BundleMetadata
+
+STAGE_KEYS = ("pretrained", "data", "synth", "image_size", "epochs", "lr")
+
+
+def training_stages(config: Any) -> list[dict[str, Any]]:
+    """The run's training stages, oldest first: each earlier stage is read from the config saved
+    in the checkpoint the next one started from (``pretrained``), the last is ``config`` (a
+    :class:`~craftvision.training.trainer.TrainConfig`). Weights that are not a craftvision
+    checkpoint, or no longer exist, end the chain as a stage with only ``pretrained`` known."""
+    stage = {key: getattr(config, key) for key in STAGE_KEYS}
+    stages = [stage]
+    seen: set[Path] = set()
+    while stage["pretrained"]:
+        path = Path(stage["pretrained"])
+        if path.resolve() in seen:
+            break
+        seen.add(path.resolve())
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            earlier = saved["config"]
+        except (OSError, RuntimeError, EOFError, KeyError, TypeError, pickle.UnpicklingError):
+            stages.append({"weights": str(path)})
+            break
+        stage = {key: earlier.get(key) for key in STAGE_KEYS}
+        stages.append(stage)
+    return stages[::-1]
+
+
+def _stage_data(stage: dict[str, Any], modality: str) -> str:
+    synth = stage.get("synth")
+    if synth:
+        return f"renders (`craftvision synth {modality}`, n={synth['n']}, seed={synth['seed']})"
+    return f"`{stage.get('data') or 'unknown'}`"
+
+
+def _stages_section(stages: list[dict[str, Any]], modality: str) -> str:
+    if len(stages) < 2:
+        return ""
+    rows = []
+    for number, stage in enumerate(stages, 1):
+        if "weights" in stage:
+            rows.append(
+                f"| {number} | weights `{stage['weights']}` (not a craftvision run) | | | |"
+            )
+            continue
+        rows.append(
+            f"| {number} | {_stage_data(stage, modality)} | {stage['image_size']} px "
+            f"| {stage['epochs']} | {stage['lr']:g} |"
+        )
+    return (
+        f"\n## Training stages\n\nTrained in {len(stages)} stages, each starting from the best "
+        "weights of the one before; the data, split and metrics on this card are the last "
+        "stage's.\n\n| stage | data | input | epochs | peak learning rate |\n"
+        "| --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n"
+    )
 
 
 def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.2f} %"
 
 
-def render_model_card(metadata: BundleMetadata, data_summary: dict[str, Any]) -> str:
-    """Markdown card: data, metrics, calibration, intended use and limits."""
+def render_model_card(
+    metadata: BundleMetadata,
+    data_summary: dict[str, Any],
+    stages: list[dict[str, Any]] | None = None,
+) -> str:
+    """Markdown card: data (and the :func:`training_stages`, when there were several), metrics,
+    calibration, intended use and limits."""
     metrics = metadata.metrics
     spec = metadata.preprocess
     rows = "\n".join(
@@ -79,7 +143,7 @@ Source: {source}. Data fingerprint `{metadata.data_fingerprint[:16]}…`.
 Images per class: {counts}. Split by physical sample (`sample_id`), stratified by class:
 train {splits.get("train", "?")}, validation {splits.get("val", "?")}, \
 test {splits.get("test", "?")} images.
-
+{_stages_section(stages or [], metadata.modality)}
 ## Test metrics ({metrics.get("n", 0)} images, calibrated)
 
 - accuracy {_percent(metrics.get("accuracy"))}

@@ -32,7 +32,7 @@ from craftvision.imageio import iter_image_files, read_image
 from craftvision.inspector import softmax
 from craftvision.models.bundle import BundleMetadata, load_bundle, read_metadata, write_bundle
 from craftvision.preprocess import PreprocessSpec
-from craftvision.training.card import render_model_card
+from craftvision.training.card import render_model_card, training_stages
 from craftvision.training.quantize import MAX_DROP, QuantizationReport, quantize_bundle
 
 PARITY_TOLERANCE = 1e-4
@@ -223,5 +223,5 @@ def export_checkpoint(
                 force=force,
             )
         report = replace(fp32, path=target, size_bytes=quantized.int8_bytes, int8=quantized)
-    card = render_model_card(read_metadata(target), run.summary())
+    card = render_model_card(read_metadata(target), run.summary(), training_stages(config))
     return replace(report, card=atomic_write_text(target.with_suffix(".md"), card))

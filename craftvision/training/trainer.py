@@ -56,7 +56,7 @@ from craftvision.models.bundle import read_metadata
 from craftvision.models.factory import DEFAULT_ARCHITECTURE, create_model
 from craftvision.models.tta import check_test_time_augmentation
 from craftvision.suggest import unknown_choice
-from craftvision.training.card import render_model_card
+from craftvision.training.card import render_model_card, training_stages
 from craftvision.training.export import export_bundle
 from craftvision.training.finalize import (
     bundle_metadata,
@@ -341,9 +341,8 @@ def _train(
         run_dir / "model.onnx",
         final.parity_inputs,
     )
-    atomic_write_text(
-        run_dir / "model.md", render_model_card(read_metadata(export.path), run.summary())
-    )
+    card = render_model_card(read_metadata(export.path), run.summary(), training_stages(config))
+    atomic_write_text(run_dir / "model.md", card)
     console.print(
         f"test balanced accuracy {final.metrics['balanced_accuracy']:.4f} · temperature "
         f"{final.temperature:.3f} · parity max |Δp| {export.max_abs_diff:.1e} · {export.path}"
