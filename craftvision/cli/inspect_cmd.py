@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from craftvision.cli.scale_options import px_per_mm_option, um_per_px_option
 from craftvision.types import InspectionError, Prediction
 
 if TYPE_CHECKING:
@@ -339,12 +340,8 @@ def inspect(
         help="Calibration profile (`craftvision calibrate`): adds each photo's measurements, "
         "which a sample's verdict then cites.",
     ),
-    um_per_px: float | None = typer.Option(
-        None, "--um-per-px", min=1e-6, help="The scale given directly, µm per pixel."
-    ),
-    px_per_mm: float | None = typer.Option(
-        None, "--px-per-mm", min=1e-6, help="The scale given directly, pixels per mm."
-    ),
+    um_per_px: float | None = um_per_px_option(),
+    px_per_mm: float | None = px_per_mm_option(),
 ) -> None:
     """Inspect images: class, verdict (genuine / imitation / inconclusive), calibrated confidence.
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from craftvision.cli.console import err_console
+from craftvision.cli.scale_options import px_per_mm_option, um_per_px_option
 
 MODALITIES = ("fibre", "weave", "stitch")
 # Per modality: the per-photo columns of the table, as (heading, key in the result's dict).
@@ -93,12 +94,8 @@ def measure(
     calibration: Path | None = typer.Option(
         None, "--calibration", "-c", help="Calibration profile from `craftvision calibrate`."
     ),
-    um_per_px: float | None = typer.Option(
-        None, "--um-per-px", min=1e-6, help="The scale given directly, µm per pixel."
-    ),
-    px_per_mm: float | None = typer.Option(
-        None, "--px-per-mm", min=1e-6, help="The scale given directly, pixels per mm."
-    ),
+    um_per_px: float | None = um_per_px_option(),
+    px_per_mm: float | None = px_per_mm_option(),
     as_json: bool = typer.Option(
         False, "--json", help="Print JSON Lines: one object per image, then one summary."
     ),
