@@ -126,6 +126,14 @@ def test_long_fill_stitches_are_followed_across_the_photo():
     assert np.max(np.abs(cv)) < 0.05
 
 
+def test_machine_satin_counts_both_legs_of_the_zigzag():
+    # Each needle hole is shared by two stitches: counted at the column's edge, half are missed.
+    per_cm, cv, unmeasured = _stitch_errors("machine_embroidery", "lock_satin", 25.0, range(4))
+    assert unmeasured == 0
+    assert np.max(np.abs(per_cm)) < 0.05
+    assert np.max(np.abs(cv)) < 0.06
+
+
 def test_threads_too_thin_to_follow_are_refused():
     rng = np.random.default_rng(1)
     construction = draw_stitches(rng, "machine_embroidery", px_per_mm=6.0, stitch_type="lock_fill")

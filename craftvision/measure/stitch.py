@@ -17,16 +17,22 @@ ground (darning) to the stitch before it.
 
 The photo is also cut into tiles, in each of which the rows of thread are found as crests
 across the stitches and followed; where the ends of neighbouring rows line up, the stitches lie
-side by side in columns (satin), and the step along the column is the thread spacing,
-lengthened where the column's edge slants across the stitches. These tracked rows also give
-the stitch lengths where the traced lines show no steady repeat. The angle spread is the SD of
-the tiles' stitch directions about their smooth trend.
+side by side in columns (satin), and the step along the column is the thread spacing across
+the middle of the stitches, lengthened where the column's edge slants across them. The middle
+counts: a machine satin zigzag shares each needle hole between two stitches, so its threads
+meet in pairs at the column's edges (one thread spacing apart) and lie evenly at half that
+spacing across the middle; there crests are sought at half the spacing. These tracked rows also
+give the stitch lengths where the traced lines show no steady repeat. The angle spread is the SD
+of the tiles' stitch directions about their smooth trend.
 
-Limits: threads narrower than 3 px (or a satin column's stitches closer than that) cannot be
-told apart, and without a steady repeat along the stitches the photo is refused; a stem stitch
-is half hidden under the next, so its visible length is measured, not the full stitch, and a
-hand satin or darning stitch's ragged ends are often missed; machine satin zigzags share each
-needle hole between two stitches, and counting along the column then finds half of them.
+Limits: threads narrower than 3 px (or a satin column's stitches closer than that, as in most
+hand satin below about 20 px/mm) cannot be told apart, and without a steady repeat along the
+stitches the photo is refused; a stem row steps forward by about half a stitch along a row
+that slants across the stitches, but lines along the stitches see whole stitches, so stem is
+counted at half or less of its stitches per cm; a hand darning row's irregular stitches and
+random offsets from row to row often leave no repeat along the lines, and then a longer one is
+taken; a hand satin or darning stitch's ragged ends are often missed; where a machine satin
+column is not seen as one (its ends not found to line up), it is counted along the stitches.
 
 Example:
     >>> import numpy as np
@@ -51,7 +57,7 @@ import numpy as np
 
 from craftvision.errors import MeasurementError
 from craftvision.measure._image import ImageSource, as_gray, load, pooled_mean, source_path
-from craftvision.measure._threads import band_crests, track, upright
+from craftvision.measure._threads import band_crests, crests, track, upright
 from craftvision.measure.calibration import HOW_TO_CALIBRATE, Calibration
 
 MACHINE_MAX_CV = 0.08  # machines repeat one stitch length within a few percent
@@ -118,12 +124,15 @@ def _thread_width(tile: np.ndarray, along: float) -> float:
 @dataclass(frozen=True)
 class _Tile:
     """What one tile shows: for each row the gaps between its stitch ends in order (px), the
-    thread spacing across (px), and for each end the offset along the stitches to the nearest
-    end of the neighbouring row (px, signed; NaN where that row has none)."""
+    thread spacing across (px), for each end the offset along the stitches to the nearest end
+    of the neighbouring row (px, signed; NaN where that row has none), and the upright tile
+    with the height (px) of its strips across the stitches."""
 
     gaps: list[np.ndarray]
     spacing: float
     offsets: np.ndarray
+    upright: np.ndarray
+    strip: int
 
 
 def _tile_stitches(tile: np.ndarray, along: float) -> _Tile | None:
@@ -192,7 +201,33 @@ def _tile_stitches(tile: np.ndarray, along: float) -> _Tile | None:
         gaps=gaps_along,
         spacing=spacing,
         offsets=np.concatenate(offsets) if offsets else np.empty(0),
+        upright=image,
+        strip=strip,
     )
+
+
+def _middle_spacing(image: np.ndarray, spacing: float, strip: int) -> float:
+    """Spacing (px) of the threads across the middle of the stitches of an upright tile.
+
+    A machine satin zigzag shares each needle hole between two stitches, so its threads meet
+    in pairs at the column's edges and lie evenly at half the spacing across its middle. Crests
+    are sought at half the spacing in strips across the stitches; where a share of the strips
+    shows them evenly that far apart, that is the spacing along the column.
+    """
+    even, counted = [], 0
+    for top in range(0, image.shape[0] - strip + 1, strip):
+        rows = image[top : top + strip]
+        cols = np.flatnonzero(np.isfinite(rows).all(axis=0))
+        if len(cols) < 4 * spacing:
+            continue
+        gaps = np.diff(crests(rows[:, cols[0] : cols[-1] + 1].mean(axis=0), spacing / 2))
+        if len(gaps) < 4:
+            continue
+        counted += 1
+        q25, median, q75 = np.percentile(gaps, [25, 50, 75])
+        if 0.35 * spacing <= median <= 0.65 * spacing and q75 - q25 < 0.3 * median:
+            even.append(median)
+    return float(np.median(even)) if counted and len(even) >= 0.2 * counted else spacing
 
 
 def _direction_field(gray: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
@@ -279,10 +314,11 @@ def _repeat(profiles: np.ndarray) -> float | None:
     valid = np.isfinite(profiles)
     detail = profiles - _smooth_along(profiles, profiles.shape[1] / 6)
     detail = np.where(valid, detail, 0).astype(np.float32)
-    n = 2 * profiles.shape[1]
+    lags = profiles.shape[1] // 2
+    # Zero padding to a power of two past the lags of interest keeps them from wrapping round.
+    n = 1 << (profiles.shape[1] + lags - 1).bit_length()
     spectrum = np.fft.rfft(detail, n, axis=1)
     counts = np.fft.rfft(valid.astype(np.float32), n, axis=1)
-    lags = profiles.shape[1] // 2
     power = np.fft.irfft((spectrum * spectrum.conj()).real.sum(axis=0), n)[:lags]
     pairs = np.fft.irfft((counts * counts.conj()).real.sum(axis=0), n)[:lags]
     corr = power / np.maximum(pairs, 1.0)
@@ -538,16 +574,17 @@ def _work(tiles: list[_Tile], step: float) -> tuple[str, float]:
     """How the stitches are laid and the step between them along the line of work (px).
 
     Satin stitches lie side by side, so the ends of neighbouring stitches line up along the
-    column's edges; the step along the column is the thread spacing, lengthened where the
-    column's edge slants across the stitches. In rows, the ends of neighbouring rows fall
-    anywhere (or a fill's fixed offset of a fraction of a stitch), and the step is the
-    distance between stitch ends along a row.
+    column's edges; the step along the column is the thread spacing across its middle (see
+    :func:`_middle_spacing`), lengthened where the column's edge slants across the stitches.
+    In rows, the ends of neighbouring rows fall anywhere (or a fill's fixed offset of a
+    fraction of a stitch), and the step is the distance between stitch ends along a row.
     """
     shift = np.concatenate([t.offsets / t.spacing for t in tiles] + [np.empty(0)])
     shift = shift[np.isfinite(shift)]
     if len(shift) >= 5 and np.median(np.abs(shift)) < _ALIGNED:
         slant = float(np.median(shift))
-        return "columns", float(np.median([t.spacing for t in tiles])) * math.hypot(1, slant)
+        middle = np.median([_middle_spacing(t.upright, t.spacing, t.strip) for t in tiles])
+        return "columns", float(middle) * math.hypot(1, slant)
     return "rows", step
 
 
