@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from craftvision.datasets.synth.stitch import draw_construction as draw_stitches
+from craftvision.datasets.synth.stitch import draw_px_per_mm, render_stitch
 from craftvision.datasets.synth.stitch import render_sample as render_stitches
-from craftvision.datasets.synth.stitch import render_stitch
 from craftvision.datasets.synth.weave import render_weave
 from craftvision.errors import MeasurementError
 from craftvision.measure import Calibration, measure_stitch, measure_weave
@@ -132,6 +132,20 @@ def test_machine_satin_counts_both_legs_of_the_zigzag():
     assert unmeasured == 0
     assert np.max(np.abs(per_cm)) < 0.05
     assert np.max(np.abs(cv)) < 0.06
+
+
+def test_shallow_stitch_ends_are_taken_where_the_repeat_is_steady():
+    # Fill in cream, maroon and near-black: each colour's stitch ends dip only a little
+    # against the photo's whole range of light, but the machine's repeat is steady.
+    rng = np.random.default_rng(202640073)
+    ppm = draw_px_per_mm(rng)
+    construction = draw_stitches(rng, "machine_embroidery", px_per_mm=ppm, stitch_type="lock_fill")
+    image, truth = render_stitch(
+        rng, "machine_embroidery", px_per_mm=ppm, size=384, construction=construction
+    )
+    result = measure_stitch(image[:256, :256], Calibration.from_px_per_mm(ppm))
+    assert result.stitches_per_cm == pytest.approx(truth["stitches_per_cm"], rel=0.05)
+    assert result.stitch_length_cv == pytest.approx(truth["stitch_length_cv"], abs=0.05)
 
 
 def test_threads_too_thin_to_follow_are_refused():

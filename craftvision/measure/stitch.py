@@ -9,7 +9,9 @@ direction (the structure tensor's, averaged over about two thread spacings), so 
 rows and stitches longer than a third of the photo are followed. The commonest repeat of light
 along the lines (their mean autocorrelation) sets the scale: a stitch ends where its thread
 dives into the cloth, a dip of light, and dips are taken at least half a repeat apart on
-profiles smoothed over a twelfth of it, so that twist striations do not split stitches. The
+profiles smoothed over a twelfth of it, so that twist striations do not split stitches; where
+too few dips are deep against the photo's whole range of light (threads in several colours) but
+the repeat is steady, as a machine's is, shallower ones are taken if their gaps agree with it. The
 gaps between ends along a line are the stitch lengths, taken about the commonest length (a
 missed end makes a double length, a false one splits a stitch): the median, and the CV from
 the interquartile range. The step from one stitch to the next along a row joins a short gap of
@@ -70,6 +72,12 @@ _MIN_THREAD_PX = 3.0  # rows of thinner threads cannot be told apart
 _ALIGNED = 0.6  # satin: ends of neighbouring stitches within this many thread spacings
 _SEED_STEP = 16  # px between the seeds of the lines traced along the stitches
 _REACH = 128  # px traced from each seed both ways
+# Stitch ends are dips of light this deep (shares of the photo's light range); the shallower
+# ones only where the repeat is steady (a machine's) and their commonest gap is within
+# _AGREE of it.
+_DEPTHS = (0.06, 0.015)
+_STEADY = 0.2  # autocorrelation at the repeat, as a share of that at no lag
+_AGREE = 0.05
 
 
 def _direction(tile: np.ndarray) -> tuple[float, float]:
@@ -308,9 +316,10 @@ def _smooth_along(profiles: np.ndarray, sigma: float) -> np.ndarray:
     return np.where(valid, smooth / np.maximum(weight, 1e-3), np.nan).astype(np.float32)
 
 
-def _repeat(profiles: np.ndarray) -> float | None:
+def _repeat(profiles: np.ndarray) -> tuple[float, float] | None:
     """The commonest repeat (px) along the lines: the strongest peak of their mean
-    autocorrelation past its first dip, after taking off light that drifts slowly."""
+    autocorrelation past its first dip, after taking off light that drifts slowly; and how
+    steady it is (the autocorrelation there as a share of that at no lag)."""
     valid = np.isfinite(profiles)
     detail = profiles - _smooth_along(profiles, profiles.shape[1] / 6)
     detail = np.where(valid, detail, 0).astype(np.float32)
@@ -332,7 +341,7 @@ def _repeat(profiles: np.ndarray) -> float | None:
     k = int(peaks[np.argmax(corr[peaks])])
     a, b, c = corr[k - 1], corr[k], corr[k + 1]
     bend = a - 2 * b + c
-    return k + (0.5 * (a - c) / bend if bend < 0 else 0.0)
+    return k + (0.5 * (a - c) / bend if bend < 0 else 0.0), float(b / max(corr[0], 1e-9))
 
 
 def _dips(profiles: np.ndarray, shortest: float, depth: float) -> tuple[np.ndarray, np.ndarray]:
@@ -378,20 +387,32 @@ def _traced_gaps(gray: np.ndarray, spacing: float) -> list[np.ndarray]:
     The lines follow the local stitch direction, so curving rows are followed; the commonest
     repeat of light along them sets the scale, and the ends are found at that scale (dips at
     least half a repeat apart, on profiles smoothed over a twelfth of it), so that twist
-    striations and the ground's texture do not split stitches.
+    striations and the ground's texture do not split stitches. Where too few ends are deep
+    enough but the repeat is steady, shallower dips are taken if their gaps agree with it.
     """
     line_x, line_y = _streamlines(_direction_field(gray, spacing), gray.shape)
     profiles = _profiles(gray, line_x, line_y, spacing)
-    repeat = _repeat(profiles)
-    if repeat is None:
+    found = _repeat(profiles)
+    if found is None:
         return []
+    repeat, strength = found
     values = profiles[np.isfinite(profiles)]
-    depth = 0.06 * float(np.percentile(values, 95) - np.percentile(values, 5))
-    line, at = _dips(_smooth_along(profiles, max(0.7, 0.08 * repeat)), 0.55 * repeat, depth)
-    # Two ends of equal light within half a repeat are one flat-bottomed dip.
-    gaps, owner = np.diff(at), line[1:]
-    keep = (line[1:] == line[:-1]) & (gaps >= 0.5 * repeat)
-    gaps, owner = gaps[keep], owner[keep]
+    spread = float(np.percentile(values, 95) - np.percentile(values, 5))
+    smooth = _smooth_along(profiles, max(0.7, 0.08 * repeat))
+
+    def gaps_at(depth: float) -> tuple[np.ndarray, np.ndarray]:
+        """Gaps between dips ``depth`` (a share of the light's range) deep, and their lines."""
+        line, at = _dips(smooth, 0.55 * repeat, depth * spread)
+        # Two ends of equal light within half a repeat are one flat-bottomed dip.
+        gaps = np.diff(at)
+        keep = (line[1:] == line[:-1]) & (gaps >= 0.5 * repeat)
+        return gaps[keep], line[1:][keep]
+
+    gaps, owner = gaps_at(_DEPTHS[0])
+    if len(gaps) < _MIN_STITCHES and strength >= _STEADY:
+        shallow, shallow_owner = gaps_at(_DEPTHS[1])
+        if len(shallow) >= _MIN_STITCHES and abs(_commonest(shallow) / repeat - 1) <= _AGREE:
+            gaps, owner = shallow, shallow_owner
     return [gaps[owner == k] for k in np.unique(owner)]
 
 
