@@ -1,8 +1,9 @@
 """The one preprocessing spec: decided at training time, stored in the bundle, used everywhere.
 
 Training and inference both call :meth:`PreprocessSpec.resize` then :meth:`PreprocessSpec.normalize`
-(training puts augmentation between the two), so the exported model sees exactly what it was
-trained on.
+(training puts augmentation between the two, and normalizes whole batches with its torch twin
+``craftvision.datasets.image_dataset.normalize_batch``, which a test holds equal), so the exported
+model sees exactly what it was trained on.
 
 Example:
     >>> import numpy as np
@@ -22,6 +23,7 @@ import numpy as np
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601: RGB to gray for `channels="gray"`
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ class PreprocessSpec:
         """Turn a resized RGB uint8 image into the float32 (C, S, S) model input."""
         pixels = image.astype(np.float32) * (1.0 / 255.0)
         if self.channels == "gray":
-            gray = pixels @ np.array([0.299, 0.587, 0.114], np.float32)
+            gray = pixels @ np.array(LUMA_WEIGHTS, np.float32)
             mean = float(np.mean(self.mean))
             std = float(np.mean(self.std))
             return ((gray - mean) / std)[None]

@@ -6,7 +6,7 @@ bytes a float image would take, and the float pass runs once per batch in torch
 (:func:`normalize_batch`), where the model runs.
 
 Example:
-    >>> from craftvision.preprocess import PreprocessSpec
+    >>> from craftvision.preprocess import LUMA_WEIGHTS, PreprocessSpec
     >>> ds = ImageDataset(records, ["pashmina", "wool"], PreprocessSpec())   # doctest: +SKIP
     >>> pixels, target = ds[0]                                              # doctest: +SKIP
     >>> model_input = ds.model_input(pixels[None])                          # doctest: +SKIP
@@ -26,7 +26,7 @@ from torch.utils.data import Dataset, get_worker_info
 
 from craftvision.datasets.manifest import Record
 from craftvision.imageio import read_image
-from craftvision.preprocess import PreprocessSpec
+from craftvision.preprocess import LUMA_WEIGHTS, PreprocessSpec
 
 
 class ImageDataset(Dataset):
@@ -98,7 +98,7 @@ def normalize_batch(images: torch.Tensor, spec: PreprocessSpec) -> torch.Tensor:
     mean = torch.tensor(spec.mean, dtype=torch.float32, device=images.device)
     std = torch.tensor(spec.std, dtype=torch.float32, device=images.device)
     if spec.channels == "gray":
-        luma = torch.tensor([0.299, 0.587, 0.114], dtype=torch.float32, device=images.device)
+        luma = torch.tensor(LUMA_WEIGHTS, dtype=torch.float32, device=images.device)
         return ((pixels @ luma - mean.mean()) / std.mean()).unsqueeze(1)
     return ((pixels - mean) / std).permute(0, 3, 1, 2)
 

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from craftvision.models.bundle import BundleMetadata
 
+if TYPE_CHECKING:
+    from craftvision.training.trainer import TrainConfig
+
 STAGE_KEYS = ("pretrained", "data", "synth", "image_size", "epochs", "lr")
 
 
-def training_stages(config: Any) -> list[dict[str, Any]]:
+def training_stages(config: TrainConfig) -> list[dict[str, Any]]:
     """The run's training stages, oldest first: each earlier stage is read from the config saved
-    in the checkpoint the next one started from (``pretrained``), the last is ``config`` (a
-    :class:`~craftvision.training.trainer.TrainConfig`). Weights that are not a craftvision
-    checkpoint, or no longer exist, end the chain as a stage with only ``pretrained`` known."""
+    in the checkpoint the next one started from (``pretrained``), the last is ``config``.
+    Weights that are not a craftvision checkpoint, or no longer exist, end the chain as a stage
+    with only ``weights`` known."""
     stage = {key: getattr(config, key) for key in STAGE_KEYS}
     stages = [stage]
     seen: set[Path] = set()
