@@ -22,12 +22,11 @@ import numpy as np
 import onnxruntime as ort
 
 from craftvision.errors import CraftvisionError, ImageReadError
-from craftvision.imageio import read_image
+from craftvision.imageio import ImageSource
 from craftvision.models.bundle import BundleMetadata, load_bundle
 from craftvision.models.zoo import resolve_model
 from craftvision.types import InspectionError, Prediction, Verdict
 
-ImageSource = str | os.PathLike | bytes | bytearray | memoryview | np.ndarray
 Device = Literal["auto", "cpu", "cuda"]
 
 
@@ -152,7 +151,7 @@ class Inspector:
 
         def load(source: ImageSource) -> np.ndarray | ImageReadError:
             try:
-                return spec(read_image(source))
+                return spec.normalize(spec.read(source))
             except ImageReadError as err:
                 return err
 

@@ -1,9 +1,9 @@
 """The one preprocessing spec: decided at training time, stored in the bundle, used everywhere.
 
-Training and inference both call :meth:`PreprocessSpec.resize` then :meth:`PreprocessSpec.normalize`
-(training puts augmentation between the two, and normalizes whole batches with its torch twin
-``craftvision.datasets.image_dataset.normalize_batch``, which a test holds equal), so the exported
-model sees exactly what it was trained on.
+Training and inference both read photos with :meth:`PreprocessSpec.read` (read and resize), then
+call :meth:`PreprocessSpec.normalize` (training puts augmentation between the two, and normalizes
+whole batches with its torch twin ``craftvision.datasets.image_dataset.normalize_batch``, which a
+test holds equal), so the exported model sees exactly what it was trained on.
 
 Example:
     >>> import numpy as np
@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 import cv2
 import numpy as np
+
+from craftvision.imageio import ImageSource, read_image
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -92,6 +94,12 @@ class PreprocessSpec:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """Resize then normalize: the whole inference-time transform."""
         return self.normalize(self.resize(image))
+
+    def read(self, source: ImageSource) -> np.ndarray:
+        """Read an image (path, bytes or array) and :meth:`resize` it: how both training and
+        inference load a photo. Large JPEGs are decoded at a reduced scale that still leaves
+        twice the input size (see ``read_image``'s ``draft_size``)."""
+        return self.resize(read_image(source, draft_size=self.input_size))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form stored in bundles and checkpoints."""

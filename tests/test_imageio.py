@@ -180,6 +180,42 @@ def test_jpeg_exif_orientation_is_applied(pil, orientation):
     assert np.abs(result.astype(int) - expected[orientation]).mean() < 4
 
 
+@pytest.mark.parametrize("orientation", [1, 6, 8, 3])
+def test_draft_jpeg_keeps_orientation_and_twice_the_size(pil, orientation):
+    exif = pil.Exif()
+    exif[274] = orientation
+    big = cv2.resize(quadrants(), (600, 400), interpolation=cv2.INTER_NEAREST)
+    data = pil_bytes(pil.fromarray(big), "JPEG", exif=exif, quality=95)
+    full = read_image(data)
+    draft = read_image(data, draft_size=70)  # 600 px long side: decoded at 1/4 (150 >= 140)
+    assert draft.shape[:2] == (full.shape[0] // 4, full.shape[1] // 4)
+    shrunk = cv2.resize(full, draft.shape[1::-1], interpolation=cv2.INTER_AREA)
+    assert np.abs(draft.astype(int) - shrunk).mean() < 2
+
+
+def test_draft_cmyk_jpeg_stays_rgb(pil):
+    rgb = np.zeros((256, 256, 3), np.uint8)
+    rgb[:] = (200, 100, 50)
+    data = pil_bytes(pil.fromarray(rgb).convert("CMYK"), "JPEG", quality=95)
+    result = read_image(data, draft_size=32)  # 256 px: decoded at 1/4 (64 >= 2 * 32)
+    assert result.shape == (64, 64, 3)
+    assert np.abs(result.astype(int) - rgb[:64, :64]).max() < 8
+
+
+@pytest.mark.parametrize(
+    ("draft_size", "shape"),
+    [(None, (300, 400)), (150, (300, 400)), (100, (150, 200)), (50, (75, 100)), (10, (38, 50))],
+)
+def test_draft_size_decodes_jpeg_at_the_smallest_scale_with_twice_the_size(draft_size, shape):
+    data = encode(cv2.resize(quadrants(), (400, 300)), ".jpg")
+    assert read_image(data, draft_size=draft_size).shape == (*shape, 3)
+
+
+def test_draft_size_leaves_other_formats_whole():
+    image = cv2.resize(quadrants(), (400, 300), interpolation=cv2.INTER_NEAREST)
+    np.testing.assert_array_equal(read_image(encode(image, ".png"), draft_size=10), image)
+
+
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_png_exif_orientation_matches_pillow(pil, orientation):
     from PIL import ImageOps

@@ -39,3 +39,20 @@ def test_roundtrip_and_validation():
 def test_any_size_becomes_the_input_size(shape):
     image = np.random.default_rng(0).integers(0, 255, shape, dtype=np.uint8)
     assert PreprocessSpec(input_size=48)(image).shape == (3, 48, 48)
+
+
+def test_read_of_a_large_jpeg_matches_resizing_the_whole_decode(tmp_path):
+    import cv2
+
+    from craftvision.imageio import read_image
+
+    rng = np.random.default_rng(0)
+    field = cv2.GaussianBlur(rng.integers(0, 256, (960, 1280, 3), dtype=np.uint8), (0, 0), 3)
+    path = tmp_path / "field.jpg"
+    cv2.imwrite(str(path), field, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    spec = PreprocessSpec(input_size=160)  # decoded at 1/4: 320x240
+    read = spec.read(path).astype(int)
+    whole = spec.resize(read_image(path)).astype(int)
+    assert read.shape == whole.shape == (160, 160, 3)
+    assert np.abs(read - whole).mean() < 0.5
+    assert np.abs(read - whole).max() <= 3

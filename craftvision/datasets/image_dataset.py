@@ -25,7 +25,6 @@ import torch
 from torch.utils.data import Dataset, get_worker_info
 
 from craftvision.datasets.manifest import Record
-from craftvision.imageio import read_image
 from craftvision.preprocess import LUMA_WEIGHTS, PreprocessSpec
 
 
@@ -55,7 +54,7 @@ class ImageDataset(Dataset):
                 self._resized = list(pool.map(self._load, self.records))
 
     def _load(self, record: Record) -> np.ndarray:
-        return self.spec.resize(read_image(record.path))
+        return self.spec.read(record.path)
 
     def __len__(self) -> int:
         return len(self.records)

@@ -28,7 +28,7 @@ import torch
 
 from craftvision.atomic import atomic_write_text
 from craftvision.errors import CraftvisionError, DatasetError
-from craftvision.imageio import iter_image_files, read_image
+from craftvision.imageio import iter_image_files
 from craftvision.inspector import softmax
 from craftvision.models.bundle import BundleMetadata, load_bundle, read_metadata, write_bundle
 from craftvision.preprocess import PreprocessSpec
@@ -142,7 +142,7 @@ def _recorded_data(state: dict[str, Any], checkpoint: Path) -> str:
 
 def _inputs(spec: PreprocessSpec, paths: Sequence[str | os.PathLike]) -> np.ndarray:
     """Preprocessed images, as the bundle will see them."""
-    return np.stack([spec(read_image(path)) for path in paths])
+    return np.stack([spec.normalize(spec.read(path)) for path in paths])
 
 
 def export_checkpoint(

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from craftvision import __version__
 from craftvision.atomic import atomic_write_text
-from craftvision.imageio import read_image
 from craftvision.preprocess import PreprocessSpec
 from craftvision.training.plots import plot_confusion_matrix
 from craftvision.training.report_plots import plot_contact_sheet, plot_reliability, plot_roc_pr
@@ -154,7 +153,7 @@ def write_report(
     plot_reliability(evaluation.calibration, files["reliability"])
     mistakes = evaluation.worst_mistakes
     plot_contact_sheet(
-        [spec.resize(read_image(root / m["path"])) for m in mistakes],
+        [spec.read(root / m["path"]) for m in mistakes],
         [
             f"{Path(m['path']).name}\n{m['label']} → {m['predicted']} ({m['confidence']:.2f})"
             for m in mistakes
