@@ -4,18 +4,20 @@ A stitch is the thread between two needle holes; stitches per cm are counted alo
 work: along a row of running, stem, darning, fill or chain stitches, and along the column of
 satin stitches, which lie side by side across it.
 
-Stitch ends are found along lines traced over the whole photo along the local stitch
-direction (the structure tensor's, averaged over about two thread spacings), so that curving
-rows and stitches longer than a third of the photo are followed. The commonest repeat of light
-along the lines (their mean autocorrelation) sets the scale: a stitch ends where its thread
-dives into the cloth, a dip of light, and dips are taken at least half a repeat apart on
-profiles smoothed over a twelfth of it, so that twist striations do not split stitches; where
-too few dips are deep against the photo's whole range of light (threads in several colours) but
-the repeat is steady, as a machine's is, shallower ones are taken if their gaps agree with it. The
-gaps between ends along a line are the stitch lengths, taken about the commonest length (a
-missed end makes a double length, a false one splits a stitch): the median, and the CV from
-the interquartile range. The step from one stitch to the next along a row joins a short gap of
-ground (darning) to the stitch before it.
+Stitch ends are found along lines traced over the whole photo along the local stitch direction
+(the structure tensor's, averaged over about two thread spacings), so that curving rows and
+stitches longer than a third of the photo are followed. The commonest repeat of light along the
+lines (their mean autocorrelation) sets the scale: a stitch ends where its thread dives into
+the cloth, a dip of light, and dips are taken at least half a repeat apart on profiles smoothed
+over a twelfth of it, so that twist striations do not split stitches; where too few dips are
+deep against the photo's whole range of light (threads in several colours) but the repeat is
+steady, as a machine's is, shallower ones are taken if their gaps agree with it. The gaps
+between ends along a line are the stitch lengths, taken about the commonest length (a missed
+end makes a double length, a false one splits a stitch): the median, and the CV from the
+interquartile range; where the lengths make one sharp peak (CV under 5 %, fitted as a Gaussian
+over an even background of split and doubled stitches), a machine's one length, the peak's
+width gives the CV instead, which those stitches would widen. The step from one stitch to the
+next along a row joins a short gap of ground (darning) to the stitch before it.
 
 The photo is also cut into tiles, in each of which the rows of thread are found as crests
 across the stitches and followed; where the ends of neighbouring rows line up, the stitches lie
@@ -78,6 +80,9 @@ _REACH = 128  # px traced from each seed both ways
 _DEPTHS = (0.06, 0.015)
 _STEADY = 0.2  # autocorrelation at the repeat, as a share of that at no lag
 _AGREE = 0.05
+# Lengths are kept within this span about the commonest (shares of it).
+_WINDOW = (0.5, 1.6)
+_SHARP = 0.05  # a peak of lengths this narrow (CV) is one length repeated: a machine's
 
 
 def _direction(tile: np.ndarray) -> tuple[float, float]:
@@ -553,16 +558,16 @@ def measure_stitch(
     # Robust figures: a missed end makes a double length and a false one splits a stitch, so
     # the figures are taken about the commonest length.
     common = _commonest(gaps)
-    gaps = gaps[(gaps > 0.5 * common) & (gaps < 1.6 * common)]
-    q25, median, q75 = (float(v) for v in np.percentile(gaps, [25, 50, 75]))
+    gaps = gaps[(gaps > _WINDOW[0] * common) & (gaps < _WINDOW[1] * common)]
+    median = float(np.median(gaps))
     steps = np.concatenate([_steps(row, 0.5 * common) for row in rows])
     step = _commonest(steps)
-    steps = steps[(steps > 0.5 * step) & (steps < 1.6 * step)]
+    steps = steps[(steps > _WINDOW[0] * step) & (steps < _WINDOW[1] * step)]
     work, pitch = _work(tiles, float(np.median(steps)))
     return StitchResult(
         path=source_path(source, name),
         stitch_length_px=median,
-        stitch_length_cv=(q75 - q25) / 1.349 / median,
+        stitch_length_cv=_length_cv(gaps / common),
         stitch_pitch_px=pitch,
         work=work,
         angle_sd_deg=_angle_spread(angles, centres),
@@ -581,6 +586,41 @@ def _steps(gaps: np.ndarray, short: float) -> np.ndarray:
         else:
             out.append(gap)
     return np.array(out)
+
+
+def _length_cv(ratios: np.ndarray) -> float:
+    """CV of stitch lengths given as shares of the commonest length (all within ``_WINDOW``).
+
+    Hand lengths spread widely, and their CV comes from the interquartile range. A machine
+    repeats one length, which makes a sharp peak over a thin background of split and doubled
+    stitches (false and missed ends) that would widen the interquartile range; where the peak
+    fitted over an even background (:func:`_peak_cv`) is sharper than ``_SHARP``, it gives
+    the CV.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> lengths = np.concatenate([rng.normal(1, 0.01, 300), rng.uniform(0.5, 1.6, 200)])
+        >>> round(_length_cv(lengths), 2)
+        0.01
+    """
+    q25, median, q75 = np.percentile(ratios, [25, 50, 75])
+    peak = _peak_cv(ratios, float(median), float(q75 - q25) / 1.349)
+    return peak if peak < _SHARP else float((q75 - q25) / 1.349 / median)
+
+
+def _peak_cv(ratios: np.ndarray, centre: float, spread: float, rounds: int = 50) -> float:
+    """CV of the Gaussian peak in a mixture with an even background over ``_WINDOW``, fitted
+    by expectation-maximisation from a peak at ``centre`` with SD ``spread``."""
+    background = 1 / (_WINDOW[1] - _WINDOW[0])
+    mean, sd, share = centre, max(spread, 0.005), 0.5
+    for _ in range(rounds):
+        density = share * np.exp(-0.5 * ((ratios - mean) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
+        weight = density / (density + (1 - share) * background)
+        total = max(float(weight.sum()), 1e-9)
+        share = float(weight.mean())
+        mean = float((weight * ratios).sum()) / total
+        sd = max(math.sqrt(float((weight * (ratios - mean) ** 2).sum()) / total), 0.003)
+    return sd / mean
 
 
 def _commonest(lengths: np.ndarray) -> float:
