@@ -6,6 +6,7 @@ import sys
 
 import cv2
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from craftvision.cli import app
@@ -162,3 +163,17 @@ def test_console_script_builds_only_the_verb_it_runs():
         assert app_for(argv) is app
     names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
     assert names == set(VERBS)
+
+
+def test_error_lines_keep_square_brackets(monkeypatch, capsys):
+    from craftvision import cli
+    from craftvision.errors import ConfigError
+
+    def refuse(argv):
+        raise ConfigError("needs numba: pip install 'craftvision[synth]'")
+
+    monkeypatch.setattr(cli, "app_for", refuse)
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    assert stop.value.code == 2
+    assert "pip install 'craftvision[synth]'" in capsys.readouterr().err

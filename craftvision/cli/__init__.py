@@ -20,9 +20,11 @@ def main() -> None:
     try:
         app_for(sys.argv[1:])()
     except CraftvisionError as err:
+        from rich.markup import escape
+
         from craftvision.cli.console import err_console
 
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
         sys.exit(2)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from craftvision.cli.console import err_console
@@ -165,6 +166,6 @@ def measure(
         err_console.print(f"histogram written to {plot}", style="dim", highlight=False)
     failures = [r for r in results if isinstance(r, InspectionError)]
     for failure in failures:
-        err_console.print(f"[bold red]error:[/] {failure.error}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(failure.error)}", highlight=False)
     if failures:
         raise typer.Exit(1)

@@ -83,7 +83,7 @@ def train(
     except ImportError as err:
         err_console.print(
             f"[bold red]error:[/] training needs the train extra ({err.name} is missing): "
-            "pip install 'craftvision[train]'"
+            "pip install 'craftvision\\[train]'"
         )
         raise typer.Exit(2) from err
     options = {
