@@ -343,7 +343,8 @@ def refuse_network(event, args):
         raise PermissionError(f"craftvision must not use the network ({event})")
 sys.addaudithook(refuse_network)
 def report():
-    heavy = [m for m in ("torch", "timm", "matplotlib", "albumentations") if m in sys.modules]
+    heavy = [m for m in ("torch", "timm", "matplotlib", "albumentations", "numba")
+             if m in sys.modules]
     try:  # this process's own peak (ru_maxrss would count the parent it was forked from)
         with open("/proc/self/status") as status:
             rss = next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) / 1024

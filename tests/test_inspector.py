@@ -69,7 +69,7 @@ def test_inference_path_never_imports_torch(brightness_bundle):
         "from craftvision import Inspector\n"
         "import craftvision.inspector, craftvision.cli\n"
         f"Inspector({str(brightness_bundle)!r}).predict(np.zeros((8, 8, 3), np.uint8))\n"
-        "heavy = [m for m in ('torch', 'timm', 'albumentations', 'matplotlib')\n"
+        "heavy = [m for m in ('torch', 'timm', 'albumentations', 'matplotlib', 'numba')\n"
         "         if m in sys.modules]\n"
         "print(heavy)\n"
         "sys.exit(1 if heavy else 0)\n"

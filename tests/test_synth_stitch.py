@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from craftvision.datasets.synth.stitch import (
     render_sample,
     render_stitch,
 )
+from craftvision.errors import ConfigError
 
 REQUIRED = (
     "px_per_mm",
@@ -151,3 +153,13 @@ def test_bad_arguments_are_refused() -> None:
     construction = draw_construction(rng, "machine_chain")
     with pytest.raises(ValueError, match="construction"):
         render_stitch(rng, "sozni_hand", px_per_mm=10.0, construction=construction)
+
+
+def test_rendering_without_numba_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "numba", None)  # ``import numba`` raises ImportError
+    stitch._compiled.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"pip install 'craftvision\[synth\]'"):
+            render_stitch(np.random.default_rng(0), "sozni_hand", px_per_mm=12.0, size=64)
+    finally:
+        stitch._compiled.cache_clear()

@@ -9,9 +9,10 @@ rayon or polyester (lock-stitch fill and satin) or in rows of interlocking chain
 rotation, curvature, lighting, colours, blur, noise and JPEG are drawn independently of the class.
 
 Stitches are generated row by row in millimetres (vectorised over rows and stitches), then
-drawn as capsules of thread: all capsules are scan-converted at once (later stitches on top)
+drawn as capsules of thread: all capsules are scan-converted in order (later stitches on top)
 and every covered pixel is shaded from its capsule's cylinder normal (diffuse light,
 anisotropic specular sheen, twist striations, fibre streaks, ends diving into the fabric).
+Those two per-pixel loops are numba kernels: rendering needs ``pip install 'craftvision[synth]'``.
 
 Example:
     >>> import numpy as np
@@ -25,12 +26,14 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from craftvision.datasets.synth import imaging
+from craftvision.errors import ConfigError
 
 CLASSES = ("sozni_hand", "machine_embroidery", "machine_chain")
 GENUINE_CLASS = "sozni_hand"
@@ -141,7 +144,7 @@ _PPM_RANGE = (5.0, 50.0)
 _MIN_MEASURED = 100
 _LOOP_POINTS = 17
 _TWILL_TEXELS = 16
-_CHUNK = 16384  # pixels shaded at once: small enough to stay in cache
+_CHUNK = 16384  # ground pixels textured at once: small enough to stay in cache
 
 
 @dataclass(frozen=True)
@@ -629,69 +632,88 @@ def _capsules(
     )
 
 
-def _rasterise(caps: _Capsules, size: int) -> np.ndarray:
-    """Flat ``size*size`` map of the topmost capsule per pixel (index + 1; 0 = ground).
+@functools.cache
+def _compiled(kernel: Callable[..., None]) -> Callable[..., None]:
+    """``kernel`` compiled by numba (the synth extra) on its first call.
 
-    Scan conversion of every capsule at once: each (capsule, pixel row) pair gets the span of
-    pixel centres in the band around its segment, united with a disk at each end where the
-    thread dives (the segment shortened so that the rounded end stops where its taper does).
-    Joints get flat ends pushed half a width on, which closes the outer wedge of a bend. The
-    highest index wins: the drawing order.
+    The machine code is cached on disk (in ``NUMBA_CACHE_DIR`` if set, else beside this file,
+    else in the user's cache folder); where none is writable it is compiled in each process.
+    """
+    try:
+        import numba
+    except ImportError as err:
+        raise ConfigError(
+            "rendering stitch images needs the numba package: pip install 'craftvision[synth]'"
+        ) from err
+    try:
+        return numba.njit(cache=True, error_model="numpy")(kernel)
+    except RuntimeError:  # numba found no writable cache folder
+        return numba.njit(error_model="numpy")(kernel)
+
+
+def _rasterise(caps: _Capsules, size: int) -> np.ndarray:
+    """``size`` x ``size`` map of the topmost capsule per pixel (index + 1; 0 = ground).
+
+    Scan conversion: each capsule's pixel rows get the span of pixel centres in the band around
+    its segment, united with a disk at each end where the thread dives (the segment shortened
+    so that the rounded end stops where its taper does). Joints get flat ends pushed half a
+    width on, which closes the outer wedge of a bend. Capsules are drawn in order, so the
+    highest index wins. The spans are filled by :func:`_scan_capsules`.
     """
     h = caps.half_width
     radius = h + np.maximum(np.float32(0.2), 0.5 - h)
     t = caps.tangent
     a = caps.a + np.where(caps.dive_a, 0.7 * h, -0.5 * h)[:, None] * t
     b = caps.b - np.where(caps.dive_b, 0.7 * h, -0.5 * h)[:, None] * t
-    length = np.maximum(((b - a) * t).sum(axis=1), 0.0)
-    first = np.clip(np.ceil(np.minimum(a[:, 1], b[:, 1]) - radius), 0, size).astype(np.int32)
-    last = np.floor(np.maximum(a[:, 1], b[:, 1]) + radius)
-    last = np.clip(last, -1, size - 1).astype(np.int32)
-    rows = np.maximum(last - first + 1, 0)
-    pair = np.repeat(np.arange(len(h), dtype=np.int32), rows)
-    y = np.repeat(first - (np.cumsum(rows, dtype=np.int32) - rows), rows)
-    y += np.arange(len(pair), dtype=np.int32)
-    fy = y.astype(np.float32)
     tiny = np.float32(1e-6)
-    disks = (np.where(caps.dive_a, radius, np.nan), np.where(caps.dive_b, radius, np.nan))
-    # Per (capsule, row) pair: each capsule's values repeated over its rows.
-    r, ax, ay, bx, by, tx, ty, length, disk_a, disk_b = np.repeat(
-        np.stack(
-            [
-                radius,
-                *a.T,
-                *b.T,
-                np.where(np.abs(t[:, 0]) < tiny, tiny, t[:, 0]),
-                np.where(np.abs(t[:, 1]) < tiny, tiny, t[:, 1]),
-                length,
-                *disks,
-            ]
-        ),
-        rows,
+    table = np.stack(
+        [
+            radius,
+            *a.T,
+            *b.T,
+            np.where(np.abs(t[:, 0]) < tiny, tiny, t[:, 0]),
+            np.where(np.abs(t[:, 1]) < tiny, tiny, t[:, 1]),
+            np.maximum(((b - a) * t).sum(axis=1), 0.0),
+            np.where(caps.dive_a, radius, np.nan),
+            np.where(caps.dive_b, radius, np.nan),
+        ],
         axis=1,
-    )
-    dy = fy - ay
-    # The band: 0 <= along <= length and |across| <= r, each linear in x along the row.
-    p, q = ax - dy * ty / tx, ax + (length - dy * ty) / tx
-    m, n = ax + (dy * tx - r) / ty, ax + (dy * tx + r) / ty
-    left = np.maximum(np.minimum(p, q), np.minimum(m, n))
-    right = np.minimum(np.maximum(p, q), np.maximum(m, n))
-    empty = left > right
-    left[empty], right[empty] = np.inf, -np.inf
-    with np.errstate(invalid="ignore"):
-        for cx, cy, disk in ((ax, ay, disk_a), (bx, by, disk_b)):
-            chord = np.sqrt(disk * disk - (fy - cy) ** 2)  # NaN: no disk here, fmin/fmax skip it
-            left = np.fmin(left, cx - chord)
-            right = np.fmax(right, cx + chord)
-    start = np.clip(np.ceil(left), 0, size).astype(np.int32)
-    stop = np.clip(np.floor(right), -1, size - 1).astype(np.int32)
-    span = np.maximum(stop - start + 1, 0)
-    owner = np.repeat(pair + 1, span)
-    base = y * size + start - (np.cumsum(span, dtype=np.int32) - span)
-    where = np.arange(len(owner), dtype=np.int32) + np.repeat(base, span)
-    top = np.zeros(size * size, np.int32)
-    np.maximum.at(top, where, owner)
+    ).astype(np.float32)
+    top = np.zeros((size, size), np.int32)
+    _compiled(_scan_capsules)(table, top)
     return top
+
+
+def _scan_capsules(table: np.ndarray, top: np.ndarray) -> None:
+    """Draw each capsule of ``table`` into ``top`` (HxW, in place) as its index + 1, in order.
+
+    ``table`` has a row per capsule: radius ``r``, ends ``ax, ay, bx, by``, tangent ``tx, ty``
+    (never 0), band length, and the radius of the disk at each end (NaN: a flat joint), all
+    float32; the arithmetic runs in float32.
+    """
+    size = top.shape[0]
+    zero, inf = np.float32(0.0), np.float32(np.inf)
+    for k in range(table.shape[0]):
+        r, ax, ay, bx, by, tx, ty, length, disk_a, disk_b = table[k]
+        first = int(min(max(np.ceil(min(ay, by) - r), zero), np.float32(size)))
+        last = int(max(min(np.floor(max(ay, by) + r), np.float32(size - 1)), np.float32(-1)))
+        for y in range(first, last + 1):
+            fy = np.float32(y)
+            dy = fy - ay
+            # The band: 0 <= along <= length and |across| <= r, each linear in x along the row.
+            p, q = ax - dy * ty / tx, ax + (length - dy * ty) / tx
+            m, n = ax + (dy * tx - r) / ty, ax + (dy * tx + r) / ty
+            left = max(min(p, q), min(m, n))
+            right = min(max(p, q), max(m, n))
+            if left > right:
+                left, right = inf, -inf
+            for cx, cy, disk in ((ax, ay, disk_a), (bx, by, disk_b)):
+                chord = np.sqrt(disk * disk - (fy - cy) * (fy - cy))  # NaN: no disk here
+                left = np.fmin(left, cx - chord)  # fmin and fmax skip a NaN
+                right = np.fmax(right, cx + chord)
+            start = int(min(max(np.ceil(left), zero), np.float32(size)))
+            stop = int(max(min(np.floor(right), np.float32(size - 1)), np.float32(-1)))
+            top[y, start : stop + 1] = k + 1
 
 
 @functools.cache
@@ -817,7 +839,8 @@ def _shade(
     Each pixel is lit from its capsule's cylinder normal (see :func:`_lighting`): wrapped
     diffuse light, a Blinn-Phong sheen that is strongest across the light, twist striations,
     fibre streaks, and darkening where the thread dives into the fabric. Lighting, cosines and
-    streaks come from lookup tables; pixels are shaded ``_CHUNK`` at a time to stay in cache.
+    streaks come from lookup tables; what is constant along a capsule is tabulated here and the
+    pixels are shaded by :func:`_shade_pixels`.
     """
     azimuth = rng.uniform(0, 2 * np.pi)
     lz = rng.uniform(0.55, 0.9)
@@ -829,72 +852,103 @@ def _shade(
     visible = np.float32(np.clip((period * c.thread_width_mm * ppm / 2 - 2.5) / 3, 0.0, 1.0))
     relief = float(np.clip((c.thread_width_mm * ppm - 1.5) / 2.5, 0.25, 1.0))
     shade_lut, sheen_lut = _lighting(c, (lx, ly, lz), rng.uniform(0.25, 0.4), relief)
-    twist = np.float32(math.tan(math.radians(c.twist_deg)))
 
     ax, ay = caps.a[:, 0], caps.a[:, 1]
     tx, ty = caps.tangent[:, 0], caps.tangent[:, 1]
     h = caps.half_width
     big = np.float32(1e6)
-    stripe_scale = np.float32(256 / period)
-    per_capsule = np.stack(
+    stripe = np.float32(256 / period) / h  # striation phase (1/256 turn) per pixel
+    streak = 1 / (1.5 * h)  # streak tile texels per pixel along the thread
+    table = np.stack(
         [
             ax * tx + ay * ty,
             ay * tx - ax * ty,
             tx,
             ty,
             h,
+            1 / h,
             np.where(caps.dive_a, 0.0, -big),
             np.where(caps.dive_b, caps.length, big),
             # Row of the lighting tables for this capsule's light component across it.
             np.rint((ly * tx - lx * ty + lxy) * ((_LIGHT_BINS - 1) / (2 * lxy))) * _PROFILE_BINS
             + (_PROFILE_BINS - 1) / 2,
-            caps.u0 * (stripe_scale / h) + caps.phase * np.float32(256 / (2 * np.pi)),
-            caps.u0 * (1 / (1.5 * h)) + caps.phase * 10,
+            stripe,
+            caps.u0 * stripe + caps.phase * np.float32(256 / (2 * np.pi)),
+            streak,
+            caps.u0 * streak + caps.phase * 10,
             *caps.rgb.T,
-        ]
+        ],
+        axis=1,
     ).astype(np.float32)
-    size = planes.shape[-1]
-    covered = np.flatnonzero(top > 0)
-    # Every index below is in range: ``mode="clip"`` only skips the bounds checks.
-    for first in range(0, len(covered), _CHUNK):
-        idx = covered[first : first + _CHUNK]
-        k = (top.take(idx) - 1).astype(np.intp)
-        cu, cv, tx, ty, h, from_a, from_b, light_row, base, base2, *rgb = (
-            row.take(k, mode="clip") for row in per_capsule
-        )
-        inv_h = 1 / h
-        flat = idx.astype(np.int32)
-        row = flat // size
-        x, y = (flat - row * size).astype(np.float32), row.astype(np.float32)
-        u = x * tx + y * ty - cu
-        v = y * tx - x * ty - cv
-        q = np.minimum(u - from_a, from_b - u) * inv_h  # distance to a diving end / half-width
-        reach = h * np.sqrt(np.clip(q * 0.625 + 0.1875, 0.0025, 1.0))
-        over = u - np.clip(u, from_a, from_b)  # beyond a diving end; joints are flat
-        dist = np.sqrt(over * over + v * v)
-        cover = np.clip(reach + 0.5 - dist, 0.0, 1.0)
-        # Signed distance from the axis in half-widths (round past a diving end), into the tables.
-        profile = np.copysign(np.minimum(dist / reach, 1.0), v)
-        profile *= np.float32((_PROFILE_BINS - 1) / 2)
-        lit = (profile + light_row).astype(np.int32)
-        phase = ((u + v * twist) * (stripe_scale / h) + base).astype(np.int32) & 255
-        stripes = _wave_lut().take(phase, mode="clip")
-        iu = (u * (1 / (1.5 * h)) + base2).astype(np.int32) & 63
-        iv = ((v * inv_h + 1.0) * 6).astype(np.int32) & 63
-        streaks = _streak_tile().ravel().take((iv << 6) | iu, mode="clip")
-        albedo = (1 - c.twist_amp * visible * stripes) * (1 - np.float32(c.fuzz) * streaks)
-        sink = np.clip((1.2 - q) * 0.4545, 0.0, 1.0)
-        shade = shade_lut.take(lit, mode="clip") * (1 - 0.55 * sink) * albedo
-        glint = sheen_lut.take(lit, mode="clip") * (1 - 0.4 * visible * stripes) * (1 - sink)
-        # Over the ground: under + cover * (diffuse + glint - under).
-        for plane, diffuse in zip(planes.reshape(3, -1), rgb, strict=True):
-            under = plane.take(idx, mode="clip")
-            diffuse *= shade
-            diffuse += glint
-            diffuse -= under
-            diffuse *= cover
-            under += diffuse
-            plane[idx] = under
+    _compiled(_shade_pixels)(
+        top,
+        table,
+        shade_lut,
+        sheen_lut,
+        _wave_lut(),
+        _streak_tile().ravel(),
+        planes,
+        np.float32(math.tan(math.radians(c.twist_deg))),
+        np.float32(c.twist_amp) * visible,
+        np.float32(c.fuzz),
+        np.float32(0.4) * visible,
+    )
+
+
+def _shade_pixels(
+    top: np.ndarray,
+    table: np.ndarray,
+    shade_lut: np.ndarray,
+    sheen_lut: np.ndarray,
+    wave_lut: np.ndarray,
+    streak_lut: np.ndarray,
+    planes: np.ndarray,
+    twist: np.float32,
+    striation: np.float32,
+    fuzz: np.float32,
+    glint_striation: np.float32,
+) -> None:
+    """Shade each pixel of ``planes`` (3xHxW) whose ``top`` (HxW) names a capsule, in place.
+
+    ``table`` has a row per capsule: its axis origin ``cu, cv`` along and across, tangent
+    ``tx, ty``, half-width ``h`` and ``1/h``, the ends ``from_a, from_b`` along it (+-1e6 for a
+    joint), the centre of its row of the lighting tables ``light``, the striation and streak
+    scales and phases ``stripe, base, streak, base2``, and its colour ``r, g, b``. ``twist`` is
+    the tangent of the twist angle; ``striation`` and ``glint_striation`` are the depth of the
+    striations in the diffuse colour and in the sheen, ``fuzz`` that of the fibre streaks.
+    The values and the arithmetic are float32; table indices truncate toward zero.
+    """
+    one, zero = np.float32(1.0), np.float32(0.0)
+    for y in range(top.shape[0]):
+        for x in range(top.shape[1]):
+            k = top[y, x] - 1
+            if k < 0:
+                continue
+            cu, cv, tx, ty, h, inv_h, from_a, from_b = table[k, :8]
+            light, stripe, base, streak, base2, r, g, b = table[k, 8:]
+            fx, fy = np.float32(x), np.float32(y)
+            u = fx * tx + fy * ty - cu
+            v = fy * tx - fx * ty - cv
+            q = min(u - from_a, from_b - u) * inv_h  # distance to a diving end / half-width
+            taper = min(max(q * np.float32(0.625) + np.float32(0.1875), np.float32(0.0025)), one)
+            reach = h * np.sqrt(taper)
+            over = u - min(max(u, from_a), from_b)  # beyond a diving end; joints are flat
+            dist = np.sqrt(over * over + v * v)
+            cover = min(max(reach + np.float32(0.5) - dist, zero), one)
+            # Signed distance from the axis in half-widths (round past a diving end).
+            profile = np.copysign(min(dist / reach, one), v) * np.float32((_PROFILE_BINS - 1) / 2)
+            lit = np.int32(profile + light)
+            stripes = wave_lut[np.int32((u + v * twist) * stripe + base) & 255]
+            iu = np.int32(u * streak + base2) & 63
+            iv = np.int32((v * inv_h + one) * np.float32(6)) & 63
+            albedo = (one - striation * stripes) * (one - fuzz * streak_lut[(iv << 6) | iu])
+            sink = min(max((np.float32(1.2) - q) * np.float32(0.4545), zero), one)
+            shade = shade_lut[lit] * (one - np.float32(0.55) * sink) * albedo
+            glint = sheen_lut[lit] * (one - glint_striation * stripes) * (one - sink)
+            # Over the ground: under + cover * (diffuse + glint - under).
+            for channel, colour in enumerate((r, g, b)):
+                under = planes[channel, y, x]
+                planes[channel, y, x] = under + (colour * shade + glint - under) * cover
 
 
 def _view(
@@ -950,7 +1004,7 @@ def render_stitch(
 
     top = _rasterise(caps, size)
     planes = _ground(rng, c, ppm, size)
-    cover = (top > 0).reshape(size, size).astype(np.float32)
+    cover = (top > 0).astype(np.float32)
     h_px = max(1.0, c.thread_width_mm * ppm / 2)
     shadow = cv2.GaussianBlur(cover, (0, 0), 0.9 * h_px)
     dx, dy = np.rint(rng.uniform(-0.8, 0.8, 2) * h_px).astype(int).tolist()
