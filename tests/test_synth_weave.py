@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 
 import cv2
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from craftvision.datasets import synth
-from craftvision.datasets.synth import imaging, weave
+from craftvision.datasets.synth import _jit, imaging, weave
 from craftvision.datasets.synth.weave import (
     CLASSES,
     KINDS,
@@ -20,6 +21,7 @@ from craftvision.datasets.synth.weave import (
     render_sample,
     render_weave,
 )
+from craftvision.errors import ConfigError
 
 
 def _gray(img: np.ndarray) -> np.ndarray:
@@ -190,3 +192,17 @@ def test_bad_arguments_are_refused() -> None:
     construction = draw_construction(rng, "powerloom", px_per_mm=10.0)
     with pytest.raises(ValueError, match="construction"):
         render_weave(rng, "kani_handwoven", px_per_mm=10.0, construction=construction)
+
+
+def test_rendering_without_numba_names_the_renderer_and_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "numba", None)  # ``import numba`` raises ImportError
+    _jit.compiled.cache_clear()
+    try:
+        with pytest.raises(
+            ConfigError, match=r"weave images .* pip install 'craftvision\[synth\]'"
+        ):
+            render_weave(np.random.default_rng(0), "powerloom", px_per_mm=12.0, size=64)
+    finally:
+        _jit.compiled.cache_clear()

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from craftvision.datasets.synth import imaging
-from craftvision.errors import ConfigError
+from craftvision.datasets.synth._jit import compiled as _compiled
 
 CLASSES = ("sozni_hand", "machine_embroidery", "machine_chain")
 GENUINE_CLASS = "sozni_hand"
@@ -630,25 +629,6 @@ def _capsules(
         u0=(np.cumsum(seg_len, axis=1) - seg_len).astype(np.float32).ravel(),
         phase=np.repeat(phase, seg),
     )
-
-
-@functools.cache
-def _compiled(kernel: Callable[..., None]) -> Callable[..., None]:
-    """``kernel`` compiled by numba (the synth extra) on its first call.
-
-    The machine code is cached on disk (in ``NUMBA_CACHE_DIR`` if set, else beside this file,
-    else in the user's cache folder); where none is writable it is compiled in each process.
-    """
-    try:
-        import numba
-    except ImportError as err:
-        raise ConfigError(
-            "rendering stitch images needs the numba package: pip install 'craftvision[synth]'"
-        ) from err
-    try:
-        return numba.njit(cache=True, error_model="numpy")(kernel)
-    except RuntimeError:  # numba found no writable cache folder
-        return numba.njit(error_model="numpy")(kernel)
 
 
 def _rasterise(caps: _Capsules, size: int) -> np.ndarray:

@@ -3,8 +3,9 @@
 Every image is computed per pixel from the fabric's construction (DESIGN.md §2): warp and weft
 threads at drawn positions, a weave that says which yarn lies on top in each cell, yarns drawn
 as shaded round bands (bright crown, dark edges, a shadow where they dive under a crossing
-yarn) with twist striations and fibre texture. The classes differ only in how the cloth is
-made:
+yarn) with twist striations and fibre texture. That per-pixel loop is a numba kernel:
+rendering needs ``pip install 'craftvision[synth]'``. The classes differ only in how the cloth
+is made:
 
 - ``kani_handwoven``: 2/2 twill; hand irregularity in thread spacing (CV 8-20 %), handspun
   slubs (thickness CV 10-20 %), bowed and skewed wefts, per-thread dye variation; colour areas
@@ -41,6 +42,7 @@ import cv2
 import numpy as np
 
 from craftvision.datasets.synth import imaging
+from craftvision.datasets.synth._jit import compiled
 
 CLASSES = ("kani_handwoven", "jacquard_machine", "powerloom")
 GENUINE_CLASS = "kani_handwoven"
@@ -82,7 +84,6 @@ _LUT = 256
 _NARROW = 0.55 + 0.45 * np.sqrt(np.linspace(0, 1, _LUT) * (2 - np.linspace(0, 1, _LUT)))
 _CROWN = 0.3 + 0.7 * np.sqrt(np.clip(1 - np.linspace(0, 2, _LUT) ** 2, 0, None))
 _NARROW, _CROWN = _NARROW.astype(np.float32), _CROWN.astype(np.float32)
-_CHUNK = 16384  # pixels rendered at once: small enough to stay in cache
 
 
 @dataclass(frozen=True)
@@ -349,13 +350,18 @@ class _Threads:
         """The cell holding each position (to 1/8 px)."""
         return self.lookup.take(((pos - self.edges[0]) * np.float32(8)).astype(np.int32))
 
-    def radius(self, thread: np.ndarray, along: np.ndarray) -> np.ndarray:
-        """The radius of ``thread`` at position ``along`` its length."""
-        bins = self.radii.shape[1]
-        if bins == 1:
-            return self.radii.ravel().take(thread, mode="clip")
-        at = ((along - np.float32(self.origin)) * np.float32(1 / self.bin_px)).astype(np.int32)
-        return self.radii.ravel().take(thread * bins + at)
+    def kernel_args(
+        self,
+    ) -> tuple[np.ndarray, np.float32, np.ndarray, np.ndarray, np.float32, np.float32]:
+        """``(lookup, first edge, centres, radii, origin, 1 / bin_px)`` for :func:`_shade_cloth`."""
+        return (
+            self.lookup,
+            self.edges[0],
+            self.centres,
+            self.radii,
+            np.float32(self.origin),
+            np.float32(1 / self.bin_px),
+        )
 
 
 def _smooth_rows(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
@@ -412,7 +418,8 @@ def _threads(
     radii = np.clip(0.5 * cover * pitch * thickness, 1.0, 0.56 * pitch)
     radii = radii.astype(np.float32)
     cells = math.ceil((edges[-1] - edges[0]) * 8) + 2
-    lookup = np.searchsorted(edges, edges[0] + (np.arange(cells) + 0.5) / 8) - 1
+    # The cell of every 1/8 px from the first edge: how many inner edges lie below it.
+    lookup = np.searchsorted(edges[1:-1], edges[0] + (np.arange(cells) + 0.5) / 8)
     return _Threads(
         edges=edges.astype(np.float32),
         centres=centres.astype(np.float32),
@@ -420,7 +427,7 @@ def _threads(
         bin_px=bin_px,
         origin=along[0],
         offset=offset,
-        lookup=np.clip(lookup, 0, n - 1),
+        lookup=lookup,
     )
 
 
@@ -557,160 +564,154 @@ def _streaks() -> np.ndarray:
     return core / core.std()
 
 
-def _layer(
-    along: np.ndarray,
-    across: np.ndarray,
-    radius: np.ndarray,
-    run: tuple[np.ndarray, np.ndarray],
-    rise: float,
-    sign: np.ndarray,
-    grain: np.ndarray,
-    twist: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Height, coverage and brightness of one thread system at every pixel.
-
-    Each yarn is a round band (bright crown, dark edges) that rises over ``rise`` px from the
-    ends of its runs to the top (``sign`` +1, a float) or bottom (-1) of the cloth, so it is
-    darkest where it dives under a crossing yarn; striations and fibre streaks (``grain``) run
-    across it at the ``twist`` slope.
-    """
-    from_start = along - run[0]
-    end = np.subtract(run[1], along, out=run[1])
-    np.minimum(end, from_start, out=end)
-    end *= np.float32(1 / rise)
-    np.clip(end, 0, 1, out=end)
-    slant = from_start
-    slant *= np.float32(-4 * twist)
-    slant += np.float32(4) * across
-    texture = grain.take(slant.astype(np.int32) & (_GRAIN - 1), mode="clip")
-    # Table lookups by a byte (the indices are 0-255 by construction) are fastest in cv2.LUT.
-    radius = radius * cv2.LUT((end * np.float32(_LUT - 1)).astype(np.uint8), _NARROW)
-    end *= sign
-    height = end
-    q = np.abs(across, out=across)
-    cover = radius - q
-    cover += np.float32(0.5)
-    np.clip(cover, 0, 1, out=cover)
-    q /= radius
-    q *= np.float32((_LUT - 1) / 2)
-    np.minimum(q, np.float32(_LUT - 1), out=q)
-    crown = cv2.LUT(q.astype(np.uint8), _CROWN)
-    shade = 0.4 * height
-    shade += np.float32(0.6)
-    shade *= texture
-    shade *= crown
-    crown *= np.float32(0.3)
-    height += crown
-    return height, cover, shade
-
-
 @dataclass(frozen=True)
 class _Cloth:
     """Everything one image needs per thread and per cell, ready for per-pixel lookups.
 
-    Per cell (flattened, weft-major): the warp's sign (+1 up, -1 down), the run of equal state
-    holding it along the warp and along the weft (px), the weft's colour area along the weft
-    (Kani only), and the RGB of its warp and its weft (interleaved: ``rgb[:, 2 * cell + 1]`` is
-    the weft's).
+    ``cells`` has a row per cell (weft-major): the warp's sign (+1 up, -1 down), the run of
+    equal state holding it along the warp and along the weft, and the weft's colour area along
+    the weft (px; on cloth other than Kani its edges are out of reach). ``rgb`` holds the RGB
+    of each cell's warp and weft, interleaved: ``rgb[:, 2 * cell + 1]`` is the weft's.
     """
 
     warps: _Threads
     wefts: _Threads
-    sign: np.ndarray
-    warp_run: tuple[np.ndarray, np.ndarray]
-    weft_run: tuple[np.ndarray, np.ndarray]
-    colour_run: tuple[np.ndarray, np.ndarray] | None
+    cells: np.ndarray
     rgb: np.ndarray
     grain_w: np.ndarray
     grain_f: np.ndarray
     twist: float
     hole: float
 
-    def _interlock(
-        self, u: np.ndarray, cell: np.ndarray, radius_f: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Shape the wefts at Kani colour boundaries; return (shading, lift) for the weft layer.
-
-        A weft thins as it turns back at its area's edge, and the interlocking loops of the two
-        colours bridge the gap between picks on top of the warp; a dark crease marks the line.
-        ``radius_f`` is changed in place.
-        """
-        pitch_w, pitch_f = self.warps.pitch, self.wefts.pitch
-        start, end = (run.take(cell, mode="clip") for run in self.colour_run)
-        gap = np.minimum(u - start, end - u)
-        gap *= gap
-        np.negative(gap, out=gap)
-        radius_f *= 1 - 0.45 * np.exp(gap * np.float32(1 / (0.45 * pitch_w) ** 2))
-        loop = np.exp(gap * np.float32(1 / (0.25 * pitch_w) ** 2))
-        np.maximum(radius_f, loop * np.float32(0.6 * pitch_f), out=radius_f)
-        crease = np.exp(gap * np.float32(1 / 1.3**2))
-        crease *= np.float32(-0.45)
-        crease += np.float32(1)
-        loop *= np.float32(2.5)
-        return crease, loop
-
     def pixels(self, u: np.ndarray, v: np.ndarray, light: np.ndarray, out: np.ndarray) -> None:
         """Write the cloth's exposure (3 x n, 0-255) at fabric coordinates ``u``, ``v`` to ``out``.
 
-        Warps and wefts are two layers; at every pixel the higher yarn that covers it is
-        seen, and where neither does, the dark background shows through the gap. ``light`` is
-        the illumination at each pixel (peak 1). Per-thread and per-cell values are gathered
-        with ``take`` (``mode="clip"``: the indices are in range by construction), which is
-        several times cheaper than fancy indexing.
+        ``light`` is the illumination at each pixel (peak 1). The pixels are shaded by
+        :func:`_shade_cloth`; here its constants are worked out in float64 and rounded.
         """
         warps, wefts = self.warps, self.wefts
-        i = warps.index(u)
-        j = wefts.index(v)
-        cell = j * len(warps.centres)
-        cell += i
-        radius_f = wefts.radius(j, u)
-        interlock = None
-        if self.colour_run is not None:
-            interlock = self._interlock(u, cell, radius_f)
-        sign = self.sign.take(cell, mode="clip")
-        z_w, cover_w, shade_w = _layer(
-            v,
-            u - warps.centres.take(i, mode="clip"),
-            warps.radius(i, v),
-            tuple(run.take(cell, mode="clip") for run in self.warp_run),
-            wefts.pitch / 2,
-            sign,
-            self.grain_w,
-            self.twist,
+        interlock = (
+            np.float32(1 / (0.45 * warps.pitch) ** 2),
+            np.float32(1 / (0.25 * warps.pitch) ** 2),
+            np.float32(0.6 * wefts.pitch),
+            np.float32(1 / 1.3**2),
         )
-        np.negative(sign, out=sign)
-        z_f, cover_f, shade_f = _layer(
+        compiled(_shade_cloth)(
             u,
-            v - wefts.centres.take(j, mode="clip"),
-            radius_f,
-            tuple(run.take(cell, mode="clip") for run in self.weft_run),
-            warps.pitch / 2,
-            sign,
+            v,
+            light,
+            warps.kernel_args(),
+            wefts.kernel_args(),
+            self.cells,
+            self.rgb,
+            self.grain_w,
             self.grain_f,
-            self.twist,
+            np.float32(1 / (wefts.pitch / 2)),
+            np.float32(1 / (warps.pitch / 2)),
+            np.float32(-4 * self.twist),
+            np.float32(self.hole),
+            interlock,
+            out,
         )
-        if interlock is not None:
-            shade_f *= interlock[0]
-            z_f += interlock[1]
+
+
+def _shade_cloth(
+    u: np.ndarray,
+    v: np.ndarray,
+    light: np.ndarray,
+    warps: tuple,
+    wefts: tuple,
+    cells: np.ndarray,
+    rgb: np.ndarray,
+    grain_w: np.ndarray,
+    grain_f: np.ndarray,
+    per_rise_w: np.float32,
+    per_rise_f: np.float32,
+    slope: np.float32,
+    hole: np.float32,
+    interlock: tuple,
+    out: np.ndarray,
+) -> None:
+    """Write the exposure of the cloth at fabric coordinates ``u``, ``v`` (px) to ``out`` (3 x n).
+
+    Warps and wefts are two layers of yarns; at every pixel the higher yarn that covers it is
+    seen, and where neither does, the dark background (``hole``) shows through the gap. Each
+    yarn is a round band (bright crown, dark edges) that rises from the ends of its run over
+    half the crossing pitch (``1 / per_rise_*`` px) to the top (a float) or bottom of the
+    cloth, so it is darkest where it dives under a crossing yarn; striations and fibre streaks
+    (``grain_*``) run across it at ``slope`` (-4 x the twist). ``warps`` and ``wefts`` are
+    :meth:`_Threads.kernel_args`; ``cells`` and ``rgb`` are those of :class:`_Cloth`.
+
+    ``interlock`` holds the scales ``(narrowing, loop, loop radius, crease)`` of the Kani
+    colour boundaries: a weft thins as it turns back at its colour area's edge, and the
+    interlocking loops of the two colours bridge the gap between picks on top of the warp; a
+    dark crease marks the line. The values
+    and the arithmetic are float32; table indices truncate toward zero.
+    """
+    lookup_w, start_w, centres_w, radii_w, origin_w, per_bin_w = warps
+    lookup_f, start_f, centres_f, radii_f, origin_f, per_bin_f = wefts
+    zero, one, eight = np.float32(0.0), np.float32(1.0), np.float32(8.0)
+
+    def layer(
+        along: np.float32,
+        across: np.float32,
+        radius: np.float32,
+        start: np.float32,
+        end: np.float32,
+        per_rise: np.float32,
+        sign: np.float32,
+        grain: np.ndarray,
+    ) -> tuple[np.float32, np.float32, np.float32]:
+        """Height, coverage and brightness of a yarn at ``across`` its axis, ``along`` its run."""
+        from_start = along - start
+        rise = min(max(min(end - along, from_start) * per_rise, zero), one)
+        texture = grain[np.int32(from_start * slope + np.float32(4) * across) & (_GRAIN - 1)]
+        radius = radius * _NARROW[np.int32(rise * np.float32(_LUT - 1)) & (_LUT - 1)]
+        height = rise * sign
+        q = abs(across)
+        cover = min(max(radius - q + np.float32(0.5), zero), one)
+        q = min(q / radius * np.float32((_LUT - 1) / 2), np.float32(_LUT - 1))
+        crown = _CROWN[np.int32(q) & (_LUT - 1)]
+        shade = (np.float32(0.4) * height + np.float32(0.6)) * texture * crown
+        return height + crown * np.float32(0.3), cover, shade
+
+    for p in range(u.shape[0]):
+        x, y = u[p], v[p]
+        i = lookup_w[np.int32((x - start_w) * eight)]
+        j = lookup_f[np.int32((y - start_f) * eight)]
+        cell = j * centres_w.shape[0] + i
+        sign, run_w0, run_w1, run_f0, run_f1, area0, area1 = cells[cell]
+        radius_w = radii_w[i, np.int32((y - origin_w) * per_bin_w) if radii_w.shape[1] > 1 else 0]
+        radius_f = radii_f[j, np.int32((x - origin_f) * per_bin_f) if radii_f.shape[1] > 1 else 0]
+        crease, lift = one, zero
+        gap = min(x - area0, area1 - x)
+        gap = -(gap * gap)
+        # Skipped where all three exponentials are 0 (float32 exp underflows below -104).
+        if gap * min(interlock[0], interlock[3]) > np.float32(-104):
+            narrowing, loop_scale, loop_radius, crease_scale = interlock
+            radius_f *= one - np.float32(0.45) * np.exp(gap * narrowing)
+            loop = np.exp(gap * loop_scale)
+            radius_f = max(radius_f, loop * loop_radius)
+            crease = np.exp(gap * crease_scale) * np.float32(-0.45) + one
+            lift = loop * np.float32(2.5)
+        across_w, across_f = x - centres_w[i], y - centres_f[j]
+        z_w, cover_w, shade_w = layer(
+            y, across_w, radius_w, run_w0, run_w1, per_rise_w, sign, grain_w
+        )
+        z_f, cover_f, shade_f = layer(
+            x, across_f, radius_f, run_f0, run_f1, per_rise_f, -sign, grain_f
+        )
+        shade_f *= crease
+        z_f += lift
         both = cover_w * cover_f
-        above = both * (z_f > z_w)
-        background = 1 - cover_w
-        background *= 1 - cover_f
-        background *= np.float32(self.hole)
-        seen_w = cover_w
-        seen_w -= above
-        seen_f = cover_f
-        seen_f -= both
-        seen_f += above
-        pick = 2 * cell
-        pick += seen_f > seen_w
-        seen_w *= shade_w
-        seen_f *= shade_f
-        seen_w += seen_f
-        seen_w += background
-        seen_w *= light
+        above = both if z_f > z_w else zero
+        seen_w = cover_w - above
+        seen_f = cover_f - both + above
+        background = (one - cover_w) * (one - cover_f) * hole
+        seen = (seen_w * shade_w + seen_f * shade_f + background) * light[p]
+        pick = 2 * cell + (1 if seen_f > seen_w else 0)
         for k in range(3):
-            np.multiply(self.rgb[k].take(pick, mode="clip"), seen_w, out=out[k])
+            out[k, p] = rgb[k, pick] * seen
 
 
 def _cloth(
@@ -728,9 +729,10 @@ def _cloth(
     warp_run = [k.reshape(nw, nf).T.ravel() for k in warp_run]
     *weft_run, weft_len = _run_edges(np.where(top, -1, weft_colour), warps.edges)
     floats = np.where(top, warp_len.T, weft_len).ravel()
-    colour_run = None
+    area = (np.full(nw * nf, -_FAR), np.full(nw * nf, _FAR))
     if c.label == "kani_handwoven":
-        colour_run = tuple(_run_edges(weft_colour, warps.edges, open_ends=True)[:2])
+        area = _run_edges(weft_colour, warps.edges, open_ends=True)[:2]
+    sign = np.where(top, np.float32(1), np.float32(-1)).ravel()
     palette = np.asarray(c.colours, np.float32).T
     gain_w = 1 + c.dye_cv * rng.standard_normal(nw).astype(np.float32)
     gain_f = 1 + c.dye_cv * rng.standard_normal(nf).astype(np.float32)
@@ -744,10 +746,7 @@ def _cloth(
     cloth = _Cloth(
         warps=warps,
         wefts=wefts,
-        sign=np.where(top, np.float32(1), np.float32(-1)).ravel(),
-        warp_run=tuple(warp_run),
-        weft_run=tuple(weft_run),
-        colour_run=colour_run,
+        cells=np.stack([sign, *warp_run, *weft_run, *area], axis=1),
         rgb=(rgb * balance).astype(np.float32).reshape(3, -1),
         grain_w=_grain_table(rng, c, rng.uniform(0.8, 1.4) * float(warps.radii.mean())),
         grain_f=_grain_table(rng, c, rng.uniform(0.8, 1.4) * float(wefts.radii.mean())),
@@ -824,10 +823,7 @@ def render_weave(
     seen = wefts.index(v[::7]) * len(warps.centres) + warps.index(u[::7])
     light = imaging.illumination(rng, (size, size)).ravel()
     planes = np.empty((3, size * size), np.float32)
-    step = max(1, _CHUNK // size) * size
-    for start in range(0, size * size, step):
-        part = slice(start, start + step)
-        cloth.pixels(u[part], v[part], light[part], planes[:, part])
+    cloth.pixels(u, v, light, planes)
     image = _photograph(rng, planes.reshape(3, size, size))
     truth = {
         "label": label,
