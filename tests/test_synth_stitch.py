@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from craftvision.datasets import synth
-from craftvision.datasets.synth import stitch
+from craftvision.datasets.synth import _jit, stitch
 from craftvision.datasets.synth.stitch import (
     CLASSES,
     STITCH_TYPES,
@@ -157,9 +157,9 @@ def test_bad_arguments_are_refused() -> None:
 
 def test_rendering_without_numba_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "numba", None)  # ``import numba`` raises ImportError
-    stitch._compiled.cache_clear()
+    _jit.compiled.cache_clear()
     try:
         with pytest.raises(ConfigError, match=r"pip install 'craftvision\[synth\]'"):
             render_stitch(np.random.default_rng(0), "sozni_hand", px_per_mm=12.0, size=64)
     finally:
-        stitch._compiled.cache_clear()
+        _jit.compiled.cache_clear()

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from craftvision.datasets.synth import imaging
-from craftvision.datasets.synth._jit import compiled as _compiled
+from craftvision.datasets.synth._jit import compiled
 
 CLASSES = ("sozni_hand", "machine_embroidery", "machine_chain")
 GENUINE_CLASS = "sozni_hand"
@@ -660,7 +660,7 @@ def _rasterise(caps: _Capsules, size: int) -> np.ndarray:
         axis=1,
     ).astype(np.float32)
     top = np.zeros((size, size), np.int32)
-    _compiled(_scan_capsules)(table, top)
+    compiled(_scan_capsules)(table, top)
     return top
 
 
@@ -860,7 +860,7 @@ def _shade(
         ],
         axis=1,
     ).astype(np.float32)
-    _compiled(_shade_pixels)(
+    compiled(_shade_pixels)(
         top,
         table,
         shade_lut,
