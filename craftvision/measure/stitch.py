@@ -557,12 +557,10 @@ def measure_stitch(
         raise MeasurementError(f"{label}: found too few stitches to measure{hint}")
     # Robust figures: a missed end makes a double length and a false one splits a stitch, so
     # the figures are taken about the commonest length.
-    common = _commonest(gaps)
-    gaps = gaps[(gaps > _WINDOW[0] * common) & (gaps < _WINDOW[1] * common)]
+    common, gaps = _about_commonest(gaps)
     median = float(np.median(gaps))
     steps = np.concatenate([_steps(row, 0.5 * common) for row in rows])
-    step = _commonest(steps)
-    steps = steps[(steps > _WINDOW[0] * step) & (steps < _WINDOW[1] * step)]
+    _, steps = _about_commonest(steps)
     work, pitch = _work(tiles, float(np.median(steps)))
     return StitchResult(
         path=source_path(source, name),
@@ -621,6 +619,12 @@ def _peak_cv(ratios: np.ndarray, centre: float, spread: float, rounds: int = 50)
         mean = float((weight * ratios).sum()) / total
         sd = max(math.sqrt(float((weight * (ratios - mean) ** 2).sum()) / total), 0.003)
     return sd / mean
+
+
+def _about_commonest(lengths: np.ndarray) -> tuple[float, np.ndarray]:
+    """The commonest length and the lengths within ``_WINDOW`` of it."""
+    common = _commonest(lengths)
+    return common, lengths[(lengths > _WINDOW[0] * common) & (lengths < _WINDOW[1] * common)]
 
 
 def _commonest(lengths: np.ndarray) -> float:
