@@ -645,8 +645,8 @@ def _shade_cloth(
     ``interlock`` holds the scales ``(narrowing, loop, loop radius, crease)`` of the Kani
     colour boundaries: a weft thins as it turns back at its colour area's edge, and the
     interlocking loops of the two colours bridge the gap between picks on top of the warp; a
-    dark crease marks the line. The values
-    and the arithmetic are float32; table indices truncate toward zero.
+    dark crease marks the line. The values and the arithmetic are float32; table indices
+    truncate toward zero.
     """
     lookup_w, start_w, centres_w, radii_w, origin_w, per_bin_w = warps
     lookup_f, start_f, centres_f, radii_f, origin_f, per_bin_f = wefts
