@@ -1,5 +1,6 @@
 """The command line as a user meets it."""
 
+import gc
 import json
 import subprocess
 import sys
@@ -165,7 +166,27 @@ def test_console_script_builds_only_the_verb_it_runs():
     assert names == set(VERBS)
 
 
-def test_error_lines_keep_square_brackets(monkeypatch, capsys):
+@pytest.fixture
+def thawed_heap():
+    """``cli.main`` freezes the heap on the way out; thaw it again for the rest of the suite."""
+    yield
+    gc.unfreeze()
+
+
+def test_main_freezes_the_heap_on_the_way_out(monkeypatch, thawed_heap):
+    from craftvision import cli
+
+    def finish(argv):
+        return lambda: sys.exit(0)
+
+    monkeypatch.setattr(cli, "app_for", finish)
+    gc.unfreeze()
+    with pytest.raises(SystemExit):
+        cli.main()
+    assert gc.get_freeze_count() > 0
+
+
+def test_error_lines_keep_square_brackets(monkeypatch, capsys, thawed_heap):
     from craftvision import cli
     from craftvision.errors import ConfigError
 

@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Any
 
@@ -16,7 +17,12 @@ from craftvision.errors import CraftvisionError
 
 
 def main() -> None:
-    """Console-script entry point: library errors become one red line and exit code 2."""
+    """Console-script entry point: library errors become one red line and exit code 2.
+
+    Whatever the outcome, the heap is frozen on the way out (``gc.freeze``): the interpreter's
+    shutdown then skips its garbage-collection passes over every imported module's objects,
+    about 50 ms of a one-image ``inspect`` on two cores (``bench/cold_start.py``).
+    """
     try:
         app_for(sys.argv[1:])()
     except CraftvisionError as err:
@@ -26,6 +32,8 @@ def main() -> None:
 
         err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
         sys.exit(2)
+    finally:
+        gc.freeze()
 
 
 def __getattr__(name: str) -> Any:
