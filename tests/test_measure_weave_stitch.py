@@ -134,6 +134,15 @@ def test_machine_satin_counts_both_legs_of_the_zigzag():
     assert np.max(np.abs(cv)) < 0.05
 
 
+def test_hand_satin_is_counted_across_its_columns():
+    # Hand satin ends line up only to a tenth of a stitch or so, many thread spacings when the
+    # stitches are long: the column was missed and a whole stitch length taken as the step.
+    # Uneven, overlapping threads still leave the count across the column loose.
+    per_cm, _, unmeasured = _stitch_errors("sozni_hand", "satin", 25.0, range(1, 6, 2))
+    assert unmeasured == 0
+    assert np.max(np.abs(per_cm)) < 0.25
+
+
 @pytest.mark.parametrize("seed", [202640009, 202640063])
 def test_machine_length_cv_is_the_width_of_its_one_length(seed):
     # Chain loops where split and doubled loops (false and missed ends) spread the lengths

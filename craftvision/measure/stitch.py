@@ -20,23 +20,33 @@ width gives the CV instead, which those stitches would widen. The step from one 
 next along a row joins a short gap of ground (darning) to the stitch before it.
 
 The photo is also cut into tiles, in each of which the rows of thread are found as crests
-across the stitches and followed; where the ends of neighbouring rows line up, the stitches lie
-side by side in columns (satin), and the step along the column is the thread spacing across
-the middle of the stitches, lengthened where the column's edge slants across them. The middle
-counts: a machine satin zigzag shares each needle hole between two stitches, so its threads
-meet in pairs at the column's edges (one thread spacing apart) and lie evenly at half that
-spacing across the middle; there crests are sought at half the spacing. These tracked rows also
-give the stitch lengths where the traced lines show no steady repeat. The angle spread is the SD
-of the tiles' stitch directions about their smooth trend.
+across the stitches and followed. The stitches lie side by side in columns (satin) where the
+ends of neighbouring rows line up, or where, at the scale of a stitch, the light along the
+stitches keeps much of its swing when averaged across them over two stitch lengths along some
+line slanting by up to 35° from square (the column's edge, where the ends of side-by-side
+stitches meet; rows that end at random average it away), which also gives the edge's slant. The
+step along the column is then the thread spacing across the middle of the stitches, lengthened
+where the column's edge slants across them. The middle counts: a machine satin zigzag shares
+each needle hole between two stitches, so its threads meet in pairs at the column's edges (one
+thread spacing apart) and lie evenly at half that spacing across the middle; there crests are
+sought at half the spacing. These tracked rows also give the stitch lengths where the traced
+lines show no steady repeat. The angle spread is the SD of the tiles' stitch directions about
+their smooth trend.
 
 Limits: threads narrower than 3 px (or a satin column's stitches closer than that, as in most
 hand satin below about 20 px/mm) cannot be told apart, and without a steady repeat along the
-stitches the photo is refused; a stem row steps forward by about half a stitch along a row
-that slants across the stitches, but lines along the stitches see whole stitches, so stem is
-counted at half or less of its stitches per cm; a hand darning row's irregular stitches and
-random offsets from row to row often leave no repeat along the lines, and then a longer one is
-taken; a hand satin or darning stitch's ragged ends are often missed; where a machine satin
-column is not seen as one (its ends not found to line up), it is counted along the stitches.
+stitches the photo is refused; a stem row steps forward by about half a stitch along a row that
+slants across the stitches, but lines along the stitches see whole stitches, so stem is counted
+at half or less of its stitches per cm; a hand darning row's irregular stitches and random
+offsets from row to row often leave no repeat along the lines, and then a longer one is taken;
+a hand satin or darning stitch's ragged ends are often missed; where a satin column is not seen
+as one (its ends not found to line up, as happens to stitches so long that a tile holds only a
+column or two), it is counted along the stitches. A hand satin column's threads lie unevenly
+and overlap, and their crests across the column merge where they lie closer than about 4 px, so
+such a column is counted at a half to a tenth of its stitches per cm where its threads are 1-3
+px apart, and even wider ones only within 10-25 %; along the stitches its lengths run from one
+column's edge to the next, ground between them included, so satin lengths come out long and
+their CV loose.
 
 Example:
     >>> import numpy as np
@@ -72,6 +82,12 @@ _MIN_STITCH_PX = 6.0
 _MIN_STITCHES = 12  # fewer give no steady figures
 _MIN_THREAD_PX = 3.0  # rows of thinner threads cannot be told apart
 _ALIGNED = 0.6  # satin: ends of neighbouring stitches within this many thread spacings
+# Satin: the share of the light's swing at the scale of a stitch along the stitches that is
+# kept when averaged across them over two stitch lengths, along the best line tried (column
+# edges slant across the stitches by up to _EDGE_TILTS); where rows lie side by side with
+# their ends at random, averaging keeps 1-20 % of it.
+_COHERENT = 0.25
+_EDGE_TILTS = np.radians(np.arange(-35.0, 36.0, 5.0))  # column edges tried, from square
 _SEED_STEP = 16  # px between the seeds of the lines traced along the stitches
 _REACH = 128  # px traced from each seed both ways
 # Stitch ends are dips of light this deep (shares of the photo's light range); the shallower
@@ -219,8 +235,9 @@ def _tile_stitches(tile: np.ndarray, along: float) -> _Tile | None:
     )
 
 
-def _middle_spacing(image: np.ndarray, spacing: float, strip: int) -> float:
-    """Spacing (px) of the threads across the middle of the stitches of an upright tile.
+def _middle_spacing(image: np.ndarray, spacing: float, strip: int) -> float | None:
+    """Spacing (px) of the threads across the middle of the stitches of an upright tile, where
+    they lie evenly at half the thread spacing (None where they do not).
 
     A machine satin zigzag shares each needle hole between two stitches, so its threads meet
     in pairs at the column's edges and lie evenly at half the spacing across its middle. Crests
@@ -240,7 +257,62 @@ def _middle_spacing(image: np.ndarray, spacing: float, strip: int) -> float:
         q25, median, q75 = np.percentile(gaps, [25, 50, 75])
         if 0.35 * spacing <= median <= 0.65 * spacing and q75 - q25 < 0.3 * median:
             even.append(median)
-    return float(np.median(even)) if counted and len(even) >= 0.2 * counted else spacing
+    return float(np.median(even)) if counted and len(even) >= 0.2 * counted else None
+
+
+def _lined_up(image: np.ndarray, length: float) -> tuple[float, float]:
+    """How far the stitch ends line up across the stitches of an upright image (0-1), and the
+    slant of the line they make (tangent, shift along the stitches per px across; NaN where
+    none of the slants tried is the best).
+
+    The light along the stitches is taken at the scale of a stitch (smoothed over a tenth of
+    ``length``, less its drift over half of it) and averaged across them, in blocks two
+    stitches wide, along lines slanting by each of ``_EDGE_TILTS``: the share of its variance
+    the averages keep along the best lines is near 1 where the ends of side-by-side stitches
+    line up along the column's edges (satin) and small where neighbouring rows end at random.
+    """
+    detail = _smooth_along(image.T, max(1.0, length / 10)) - _smooth_along(image.T, length / 2)
+    detail = detail.T
+    h, w = detail.shape
+    kept = []
+    for tilt in np.tan(_EDGE_TILTS):
+        shear = np.float32([[1, 0, 0], [tilt, 1, -tilt * w / 2]])
+        turned = cv2.warpAffine(detail, shear, (w, h), flags=cv2.INTER_LINEAR, borderValue=np.nan)
+        kept.append(_kept(turned, min(w, round(2 * length)), length))
+    k = int(np.argmax(kept))
+    if not 0 < k < len(kept) - 1:  # no best slant within those tried
+        return kept[k], math.nan
+    a, b, c = kept[k - 1], kept[k], kept[k + 1]  # a parabola through the best three
+    bend = a - 2 * b + c
+    step = 0.5 * (a - c) / bend if bend < 0 else 0.0
+    angle = float(_EDGE_TILTS[k]) + step * float(_EDGE_TILTS[1] - _EDGE_TILTS[0])
+    return kept[k], -math.tan(angle)
+
+
+def _kept(image: np.ndarray, block: int, length: float) -> float:
+    """Share of the variance along the columns of ``image`` (NaN outside) that their means
+    over blocks ``block`` px wide keep, over the rows at least 60 % inside (and the columns
+    with two such rows) in blocks with at least ``length`` such rows (0 where there are none).
+    """
+    h, n = image.shape[0], image.shape[1] // block
+    parts = image[:, : n * block].reshape(h, n, block).transpose(1, 0, 2)  # block, row, column
+    inside = np.isfinite(parts)
+    inside &= (inside.mean(axis=2) >= 0.6)[:, :, None]
+    inside &= (inside.sum(axis=1) >= 2)[:, None, :]
+    rows, columns = inside.any(axis=2), inside.any(axis=1)
+    use = (rows.sum(axis=1) >= length) & columns.any(axis=1)
+    if not use.any():
+        return 0.0
+    inside, rows, columns = inside[use], rows[use], columns[use]
+    values = np.where(inside, parts[use], 0.0)
+    means = values.sum(axis=2) / np.maximum(inside.sum(axis=2), 1)
+    centre = (means * rows).sum(axis=1, keepdims=True) / rows.sum(axis=1, keepdims=True)
+    averaged = ((means - centre) ** 2 * rows).sum(axis=1) / rows.sum(axis=1)
+    counts = np.maximum(inside.sum(axis=1), 1)
+    level = values.sum(axis=1) / counts
+    spread = ((values - level[:, None, :]) ** 2 * inside).sum(axis=1) / counts
+    single = (spread * columns).sum(axis=1) / columns.sum(axis=1)
+    return float(averaged.sum() / single.sum()) if single.sum() > 0 else 0.0
 
 
 def _direction_field(gray: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
@@ -533,7 +605,7 @@ def measure_stitch(
     if min(h, w) < _MIN_SIDE_PX:
         raise MeasurementError(f"{label}: {w}x{h} px is too small to measure stitches in")
     tile = max(_MIN_SIDE_PX, min(h, w) // 2)
-    angles, centres, spacings, tiles = [], [], [], []
+    angles, centres, spacings, tiles, corners = [], [], [], [], []
     for y in np.linspace(0, h - tile, 3).astype(int):
         for x in np.linspace(0, w - tile, 3).astype(int):
             part = gray[y : y + tile, x : x + tile]
@@ -544,6 +616,7 @@ def measure_stitch(
             centres.append((x + tile / 2, y + tile / 2))
             spacings.append(_thread_width(part, along))
             if x in (0, w - tile) and y in (0, h - tile):  # rows tracked in the four corners
+                corners.append(upright(part, along + math.pi / 2))
                 found = _tile_stitches(part, along)
                 if found is not None:
                     tiles.append(found)
@@ -561,7 +634,8 @@ def measure_stitch(
     median = float(np.median(gaps))
     steps = np.concatenate([_steps(row, 0.5 * common) for row in rows])
     _, steps = _about_commonest(steps)
-    work, pitch = _work(tiles, float(np.median(steps)))
+    lined = np.array([_lined_up(part, common) for part in corners]).reshape(-1, 2)
+    work, pitch = _work(tiles, float(np.median(steps)), lined)
     return StitchResult(
         path=source_path(source, name),
         stitch_length_px=median,
@@ -635,22 +709,32 @@ def _commonest(lengths: np.ndarray) -> float:
     return float(np.exp(np.median(logs[start : start + within[start]])))
 
 
-def _work(tiles: list[_Tile], step: float) -> tuple[str, float]:
+def _work(tiles: list[_Tile], step: float, lined: np.ndarray) -> tuple[str, float]:
     """How the stitches are laid and the step between them along the line of work (px).
 
     Satin stitches lie side by side, so the ends of neighbouring stitches line up along the
-    column's edges; the step along the column is the thread spacing across its middle (see
-    :func:`_middle_spacing`), lengthened where the column's edge slants across the stitches.
-    In rows, the ends of neighbouring rows fall anywhere (or a fill's fixed offset of a
-    fraction of a stitch), and the step is the distance between stitch ends along a row.
+    column's edges: neighbouring tracked rows end within ``_ALIGNED`` thread spacings of each
+    other, or, at the scale of a stitch, the ends line up across the stitches (``lined``: per
+    part of the photo, how far and the slant of that line; see :func:`_lined_up`). The step
+    along the column is the thread spacing across its middle in the tiles where it is even
+    (see :func:`_middle_spacing`), else the tracked rows' spacing, lengthened where the
+    column's edge slants across the stitches. In rows, the ends of neighbouring rows fall
+    anywhere (or a fill's fixed offset of a fraction of a stitch), and the step is the distance
+    between stitch ends along a row.
     """
     shift = np.concatenate([t.offsets / t.spacing for t in tiles] + [np.empty(0)])
     shift = shift[np.isfinite(shift)]
     if len(shift) >= 5 and np.median(np.abs(shift)) < _ALIGNED:
         slant = float(np.median(shift))
-        middle = np.median([_middle_spacing(t.upright, t.spacing, t.strip) for t in tiles])
-        return "columns", float(middle) * math.hypot(1, slant)
-    return "rows", step
+    elif len(lined) and np.median(lined[:, 0]) >= _COHERENT and tiles:
+        found = np.abs(lined[np.isfinite(lined[:, 1]), 1])
+        slant = float(np.median(found)) if len(found) else 0.0
+    else:
+        return "rows", step
+    middle = [_middle_spacing(t.upright, t.spacing, t.strip) for t in tiles]
+    even = [m for m in middle if m is not None]
+    spacing = np.median(even) if even else np.median([t.spacing for t in tiles])
+    return "columns", float(spacing) * math.hypot(1, slant)
 
 
 @dataclass(frozen=True)
