@@ -45,15 +45,10 @@ class DihedralViews(torch.nn.Module):
 
         The views are the image and its transpose, each as is and flipped vertically,
         horizontally and both ways (flips and transposes export to ONNX; rotations do not).
-        Every view is made by reversing rows and transposing: onnxruntime reverses the rows of
-        an image a dozen times faster than the pixels within a row, and a horizontal flip is
-        the transpose of the transpose's vertical flip.
         """
-        turned = images.transpose(2, 3)
-        flipped, turned_flipped = images.flip(2), turned.flip(2)
-        mirrored, turned_mirrored = turned_flipped.transpose(2, 3), flipped.transpose(2, 3)
-        views = [images, flipped, mirrored, mirrored.flip(2)]
-        views += [turned, turned_flipped, turned_mirrored, turned_mirrored.flip(2)]
+        views = []
+        for image in (images, images.transpose(2, 3)):
+            views += [image, image.flip(2), image.flip(3), image.flip(2, 3)]
         return self.model.forward_features(torch.cat(views))
 
     def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
