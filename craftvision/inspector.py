@@ -1,7 +1,8 @@
 """ONNX inference engine: one object that turns images into calibrated, abstaining verdicts.
 
-Never imports torch. Decoding and preprocessing run in a thread pool (OpenCV releases the GIL)
-while onnxruntime works on the previous batch.
+Never imports torch. Batches run side by side, one per core: each worker thread decodes and
+preprocesses its batch (OpenCV releases the GIL), then runs it on onnxruntime with one thread,
+so decoding one batch overlaps inference on another and no core waits on another's operators.
 
 Example:
     >>> from craftvision import Inspector
@@ -13,7 +14,9 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Literal
@@ -62,7 +65,7 @@ class Inspector:
         threshold: override the bundle's abstain threshold (calibrated probability in [0.5, 1]).
         device: ``"auto"`` uses CUDA when onnxruntime has it, else the CPU.
         batch_size: images per onnxruntime call.
-        num_threads: decode/preprocess threads (default: CPU count).
+        num_threads: batches decoded and run side by side (default: CPU count).
     """
 
     def __init__(
@@ -79,9 +82,9 @@ class Inspector:
         self._configure(metadata, threshold, batch_size, num_threads)
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        # Decoding threads share the cores with onnxruntime's: its threads must not spin-wait
-        # between operators (on 2 cores spinning cost ~2 ms of CPU per image, slowing decoding).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # One thread per run: the worker threads run batches side by side instead (on 2 cores
+        # two single-threaded runs finish 25 % sooner than one run on two threads).
+        options.intra_op_num_threads = 1
         self.session = ort.InferenceSession(model_bytes, options, providers=_providers(device))
         self._input_name = self.session.get_inputs()[0].name
 
@@ -146,43 +149,61 @@ class Inspector:
         *,
         on_error: Literal["raise", "record"] = "raise",
     ) -> Iterator[Prediction | InspectionError]:
-        """Stream results in input order, batch by batch (for progress bars and huge folders)."""
-        spec = self.metadata.preprocess
+        """Stream results in input order, batch by batch (for progress bars and huge folders).
 
-        def load(source: ImageSource) -> np.ndarray | ImageReadError:
-            try:
-                return spec.normalize(spec.read(source))
-            except ImageReadError as err:
-                return err
-
+        Up to ``num_threads`` batches are decoded and run at once, each by one worker thread;
+        inputs that fit in one batch are shared out among the workers.
+        """
         iterator = iter(sources)
         chunk = list(islice(iterator, self.batch_size))
         if len(chunk) <= 1 and len(chunk) < self.batch_size:  # the only photo: no thread pool
-            yield from self._run_batch(chunk, [load(item) for item in chunk], on_error=on_error)
+            yield from self._results(chunk, *self._infer(chunk), on_error=on_error)
             return
+        if len(chunk) < self.batch_size:  # all there is: one batch per worker
+            share = -(-len(chunk) // self.num_threads)
+            chunks = iter([chunk[i : i + share] for i in range(0, len(chunk), share)])
+        else:
+            chunks = itertools.chain(
+                [chunk], iter(lambda: list(islice(iterator, self.batch_size)), [])
+            )
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(self.num_threads) as pool:
-            pending = None
-            while True:
-                loading = (chunk, [pool.submit(load, item) for item in chunk]) if chunk else None
-                if pending is not None:
-                    done = [future.result() for future in pending[1]]
-                    yield from self._run_batch(pending[0], done, on_error=on_error)
-                if loading is None:
-                    return
-                pending = loading
-                chunk = list(islice(iterator, self.batch_size))
+            running = deque(
+                (part, pool.submit(self._infer, part)) for part in islice(chunks, self.num_threads)
+            )
+            while running:
+                part, future = running.popleft()
+                for following in islice(chunks, 1):
+                    running.append((following, pool.submit(self._infer, following)))
+                yield from self._results(part, *future.result(), on_error=on_error)
 
-    def _run_batch(
+    def _infer(
+        self, chunk: list[ImageSource]
+    ) -> tuple[list[np.ndarray | ImageReadError], np.ndarray | None, np.ndarray | None]:
+        """Decode and preprocess a batch, then run the readable images: the tensors (or each
+        unreadable image's error), the probabilities and the OOD scores of the readable ones."""
+        spec = self.metadata.preprocess
+        tensors: list[np.ndarray | ImageReadError] = []
+        for source in chunk:
+            try:
+                tensors.append(spec.normalize(spec.read(source)))
+            except ImageReadError as err:
+                tensors.append(err)
+        good = [t for t in tensors if not isinstance(t, ImageReadError)]
+        probabilities, ood_scores = self.run(np.stack(good)) if good else (None, None)
+        return tensors, probabilities, ood_scores
+
+    def _results(
         self,
         chunk: list[ImageSource],
         tensors: list[np.ndarray | ImageReadError],
+        probabilities: np.ndarray | None,
+        ood_scores: np.ndarray | None,
         *,
         on_error: str,
     ) -> Iterator[Prediction | InspectionError]:
-        good = [t for t in tensors if not isinstance(t, ImageReadError)]
-        probabilities, ood_scores = self.run(np.stack(good)) if good else (None, None)
+        """One batch's results in input order; an unreadable image raises or is recorded."""
         row = 0
         for source, tensor in zip(chunk, tensors, strict=True):
             if isinstance(tensor, ImageReadError):
