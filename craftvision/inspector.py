@@ -14,11 +14,10 @@ Example:
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import islice
+from itertools import chain, islice
 from typing import Literal
 
 import numpy as np
@@ -163,9 +162,7 @@ class Inspector:
             share = -(-len(chunk) // self.num_threads)
             chunks = iter([chunk[i : i + share] for i in range(0, len(chunk), share)])
         else:
-            chunks = itertools.chain(
-                [chunk], iter(lambda: list(islice(iterator, self.batch_size)), [])
-            )
+            chunks = chain([chunk], iter(lambda: list(islice(iterator, self.batch_size)), []))
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(self.num_threads) as pool:

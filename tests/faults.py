@@ -139,20 +139,20 @@ def kill_during_writes(folder: Path, *, kills: int, seed: int, in_write: bool) -
 
 
 _INTERRUPTER = """
-import os, signal, sys
+import signal, sys
 from craftvision import inspector
 # A shell's background jobs start with SIGINT ignored; a terminal's Ctrl-C is what is tested.
 signal.signal(signal.SIGINT, signal.default_int_handler)
 after = int(sys.argv[1])
-calls = 0
-run = inspector.Inspector.run
-def interrupting_run(self, batch):
-    global calls
-    calls += 1
-    if calls == after + 1:
-        os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, mid-run
-    return run(self, batch)
-inspector.Inspector.run = interrupting_run
+batches = 0
+results = inspector.Inspector._results
+def interrupting_results(self, *args, **kwargs):
+    global batches
+    batches += 1
+    if batches == after + 1:
+        signal.raise_signal(signal.SIGINT)  # a real Ctrl-C, while later batches run in workers
+    return results(self, *args, **kwargs)
+inspector.Inspector._results = interrupting_results
 sys.argv = ["craftvision", *sys.argv[2:]]
 from craftvision.cli import main
 main()
@@ -160,7 +160,8 @@ main()
 
 
 def interrupt_inspect(args: list[str], *, after_batches: int) -> subprocess.CompletedProcess:
-    """Run ``craftvision ARGS`` and send it SIGINT as its batch ``after_batches + 1`` starts."""
+    """Run ``craftvision ARGS`` and send it SIGINT as batch ``after_batches + 1``'s results come
+    back: in the main thread, where a terminal's Ctrl-C lands, with later batches in flight."""
     return subprocess.run(
         [sys.executable, "-c", _INTERRUPTER, str(after_batches), *args],
         capture_output=True,

@@ -164,18 +164,17 @@ class _Tile:
     strip: int
 
 
-def _tile_stitches(tile: np.ndarray, along: float) -> _Tile | None:
-    """Stitch ends in one tile, found along its rows of thread (None: threads too thin).
+def _tile_stitches(image: np.ndarray, spacing: float) -> _Tile | None:
+    """Stitch ends in one tile turned so its rows of thread stand upright (``image``, NaN
+    outside), whose threads lie ``spacing`` px apart (None: threads too thin).
 
-    The tile is turned so the rows stand upright and cut into strips across them; in each
-    strip the rows are the crests across (counted twice, the second time at the first
-    count's spacing), and crests are followed from strip to strip as rows, so a row that
-    curves or wavers is still followed. Along each row the ends are dips of light.
+    The tile is cut into strips across the rows; in each strip the rows are the crests across
+    (counted twice, the second time at the first count's spacing), and crests are followed
+    from strip to strip as rows, so a row that curves or wavers is still followed. Along each
+    row the ends are dips of light.
     """
-    spacing = _thread_width(tile, along)
     if spacing < _MIN_THREAD_PX:
         return None
-    image = upright(tile, along + math.pi / 2)
     inside = np.isfinite(image)
     shortest = max(_MIN_STITCH_PX, 2 * spacing)
     strip = max(3, round(shortest / 2))
@@ -617,7 +616,7 @@ def measure_stitch(
             spacings.append(_thread_width(part, along))
             if x in (0, w - tile) and y in (0, h - tile):  # rows tracked in the four corners
                 corners.append(upright(part, along + math.pi / 2))
-                found = _tile_stitches(part, along)
+                found = _tile_stitches(corners[-1], spacings[-1])
                 if found is not None:
                     tiles.append(found)
     rows = _traced_gaps(gray, float(np.median(spacings))) if spacings else []
