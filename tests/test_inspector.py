@@ -63,6 +63,20 @@ def test_batching_does_not_change_results(brightness_bundle):
         assert a.probabilities == pytest.approx(b.probabilities, abs=1e-6)
 
 
+def test_lone_photos_on_every_core_match_batches_side_by_side():
+    """A lone photo runs on all cores, batches side by side on one each: the same figures."""
+    rng = np.random.default_rng(3)
+    images = [rng.integers(0, 255, (90 + 7 * i, 120, 3), dtype=np.uint8) for i in range(5)]
+    inspector = Inspector("fibre", batch_size=2, num_threads=2)
+    lone = [inspector.predict(image) for image in images]
+    side_by_side = inspector.predict(images)
+    sequential = Inspector("fibre", batch_size=2, num_threads=1).predict(images)
+    for a, b, c in zip(lone, side_by_side, sequential, strict=True):
+        assert a.probabilities == pytest.approx(b.probabilities, abs=1e-5)
+        assert a.probabilities == pytest.approx(c.probabilities, abs=1e-5)
+        assert a.ood_score == pytest.approx(b.ood_score, rel=1e-4)
+
+
 def test_inference_path_never_imports_torch(brightness_bundle):
     code = (
         "import sys, numpy as np\n"

@@ -98,8 +98,9 @@ class CheckpointInspector(Inspector):
         metadata = checkpoint_metadata(self.state, self.path.stem)
         self._configure(metadata, threshold, batch_size, num_threads)
 
-    def run(self, batch: np.ndarray) -> tuple[np.ndarray, None]:
-        """Class probabilities (temperature 1) for a preprocessed batch; no OOD scores."""
+    def run(self, batch: np.ndarray, *, alone: bool = True) -> tuple[np.ndarray, None]:
+        """Class probabilities (temperature 1) for a preprocessed batch; no OOD scores (torch
+        sets its own threads, whether or not the run is ``alone``)."""
         inputs = torch.from_numpy(np.ascontiguousarray(batch, np.float32)).to(self.device)
         with torch.inference_mode():
             logits = self.net(inputs).float().cpu().numpy()
