@@ -46,6 +46,7 @@ from craftvision.measure import (
 
 FIBRE_LABELS = ("pashmina", "wool", "other_animal", "synthetic")
 COLUMN_TYPES = ("satin", "lock_satin")  # stitches side by side; counted along the column
+HAND_TYPES = stitch_synth.STITCH_TYPES["sozni_hand"]
 STITCH_TYPES = [
     (label, kind) for label, kinds in stitch_synth.STITCH_TYPES.items() for kind in kinds
 ]
@@ -180,8 +181,11 @@ def _stitch_case(seed: int) -> dict:
     return {
         "type": kind,
         "failed": False,
-        "per_cm": r.stitches_per_cm / t["stitches_per_cm"] - 1,
+        "per_cm": math.nan
+        if r.stitches_per_cm is None
+        else r.stitches_per_cm / t["stitches_per_cm"] - 1,
         "cv": r.stitch_length_cv - t["stitch_length_cv"],
+        "grade_right": (r.grade == "hand-irregular") == (kind in HAND_TYPES),
         "work_right": r.work == ("columns" if kind in COLUMN_TYPES else "rows"),
     }
 
@@ -289,32 +293,44 @@ def _report_weave(weaves: list[dict], figures: dict) -> None:
 
 
 def _report_stitch(stitches: list[dict], figures: dict) -> None:
-    """Stitches per cm and stitch length CV by stitch type."""
+    """Stitches per cm (where given: hand work's are withheld) and length CV by stitch type."""
     for _, kind in STITCH_TYPES:
         cases = [s for s in stitches if s["type"] == kind]
         ok = [s for s in cases if not s["failed"]]
-        per_cm = [s["per_cm"] for s in ok]
-        cv = [s["cv"] for s in ok]
+        given = np.array([s["per_cm"] for s in ok if math.isfinite(s["per_cm"])])
+        cv = np.array([s["cv"] for s in ok])
+        both = sum(abs(s["per_cm"]) <= 0.05 and abs(s["cv"]) <= 0.05 for s in ok)
         figures[f"stitch_{kind}"] = {
-            "per_cm_median_abs_rel_error": float(np.median(np.abs(per_cm))) if ok else None,
+            "per_cm_given": len(given),
+            "per_cm_median_abs_rel_error": float(np.median(np.abs(given))) if len(given) else None,
+            "per_cm_within_5pct": int(np.sum(np.abs(given) <= 0.05)),
             "cv_median_abs_error": float(np.median(np.abs(cv))) if ok else None,
-            "both_within": float(np.sum((np.abs(per_cm) <= 0.05) & (np.abs(cv) <= 0.05)))
-            / len(cases),
+            "both_within": both / len(cases),
             "failed": len(cases) - len(ok),
         }
-        if ok:
-            print(
-                f"stitch {kind}: stitches/cm median |error| "
-                f"{100 * np.median(np.abs(per_cm)):.1f} % "
-                f"(within 5 % {_pct(per_cm, 0.05)}), length CV median |error| "
-                f"{np.median(np.abs(cv)):.3f} (within 0.05 {_pct(cv, 0.05)}) of the measured; "
-                f"laid as {'columns' if kind in COLUMN_TYPES else 'rows'} seen in "
-                f"{100 * np.mean([s['work_right'] for s in ok]):.0f} %; "
-                f"{len(cases) - len(ok)} of {len(cases)} unmeasured; both targets met in "
-                f"{100 * figures[f'stitch_{kind}']['both_within']:.0f} % of all"
-            )
-        else:
+        if not ok:
             print(f"stitch {kind}: none of {len(cases)} measured")
+            continue
+        density = (
+            f"stitches/cm given for {len(given)}: median |error| "
+            f"{100 * np.median(np.abs(given)):.1f} %, within 5 % {_pct(given, 0.05)}"
+            if len(given)
+            else "stitches/cm withheld for all"
+        )
+        print(
+            f"stitch {kind}: {len(ok)} of {len(cases)} measured; {density}; length CV median "
+            f"|error| {np.median(np.abs(cv)):.3f} (within 0.05 {_pct(cv, 0.05)}); grade right "
+            f"{100 * np.mean([s['grade_right'] for s in ok]):.0f} %; laid as "
+            f"{'columns' if kind in COLUMN_TYPES else 'rows'} seen in "
+            f"{100 * np.mean([s['work_right'] for s in ok]):.0f} %; both targets met in "
+            f"{100 * figures[f'stitch_{kind}']['both_within']:.0f} % of all"
+        )
+    given = [s for s in stitches if not s["failed"] and math.isfinite(s["per_cm"])]
+    right = sum(abs(s["per_cm"]) <= 0.05 for s in given)
+    print(
+        f"stitch: stitches/cm given for {len(given)} of {len(stitches)} photos, within 5 % in "
+        f"{right} ({100 * right / max(len(given), 1):.0f} % of those given)"
+    )
 
 
 def _report_calibration(calibrations: list[float], figures: dict) -> None:

@@ -144,9 +144,11 @@ def _measured_reason(modality: str, summary: Mapping[str, Any]) -> str:
             f"{summary.get('threads_per_cm_weft')} weft threads/cm, spacing CV "
             f"{100 * (summary.get('spacing_cv') or 0):.1f} % ({summary.get('grade')})"
         )
+    per_cm = summary.get("stitches_per_cm")
+    density = "" if per_cm is None else f" {per_cm} stitches/cm,"
     return (
-        f"stitch: {summary.get('stitches_per_cm')} stitches/cm, length CV "
-        f"{100 * (summary.get('stitch_length_cv') or 0):.1f} % ({summary.get('grade')})"
+        f"stitch:{density} length CV {100 * (summary.get('stitch_length_cv') or 0):.1f} % "
+        f"({summary.get('grade')})"
     )
 
 

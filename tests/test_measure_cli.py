@@ -116,3 +116,20 @@ def test_sample_reasons_cite_the_fibre_diameter(model, mean, sd, verdict, reason
     assert result.verdict is verdict
     assert any(reason in r for r in result.reasons)
     assert result.to_dict()["measurements"]["fibre"]["mean_um"] == mean
+
+
+def test_measure_stitch_says_why_hand_work_has_no_stitches_per_cm(tmp_path):
+    from craftvision.datasets.synth.stitch import draw_construction, render_stitch
+
+    rng = np.random.default_rng(5)
+    construction = draw_construction(rng, "sozni_hand", px_per_mm=25.0, stitch_type="satin")
+    image, _ = render_stitch(rng, "sozni_hand", px_per_mm=25.0, size=256, construction=construction)
+    photo = _write(tmp_path / "sozni.png", image)
+    run = runner.invoke(app, ["measure", "stitch", str(photo), "--px-per-mm", "25"])
+    assert run.exit_code == 0, run.output
+    assert "1 photo(s) of hand work" in run.output and "stitches per cm withheld" in run.output
+    assert "hand-irregular" in run.output
+    as_json = runner.invoke(app, ["measure", "stitch", str(photo), "--px-per-mm", "25", "--json"])
+    record, summary = (json.loads(line) for line in as_json.stdout.splitlines())
+    assert record["stitches_per_cm"] is None and summary["stitches_per_cm"] is None
+    assert summary["grade"] == "hand-irregular"

@@ -130,6 +130,7 @@ def measure(
         save_histogram,
         summarise,
     )
+    from craftvision.measure.stitch import UNSTEADY
     from craftvision.suggest import unknown_choice
     from craftvision.types import InspectionError
 
@@ -164,6 +165,11 @@ def measure(
     if plot is not None:
         save_histogram(sample, plot)
         err_console.print(f"histogram written to {plot}", style="dim", highlight=False)
+    unsteady = sum(r.get("stitch_pitch_px", 0) is None for r in records)
+    if unsteady:
+        err_console.print(
+            f"[yellow]{unsteady} photo(s) of hand work:[/] {UNSTEADY}", highlight=False
+        )
     failures = [r for r in results if isinstance(r, InspectionError)]
     for failure in failures:
         err_console.print(f"[bold red]error:[/] {escape(failure.error)}", highlight=False)

@@ -33,6 +33,12 @@ sought at half the spacing. These tracked rows also give the stitch lengths wher
 lines show no steady repeat. The angle spread is the SD of the tiles' stitch directions about
 their smooth trend.
 
+Stitches per cm are withheld for work graded hand-irregular (length CV 15 % or more): hand
+lengths that vary by 15-30 % leave no steady repeat along the rows, and the steps found between
+their ends were 2-7 times too long in most of the bench's hand renders, so there the step and
+stitches per cm are ``None``, with a note saying why, while the lengths, their CV, the angle
+spread and the grade are still given.
+
 Limits: threads narrower than 3 px (or a satin column's stitches closer than that, as in most
 hand satin below about 20 px/mm) cannot be told apart, and without a steady repeat along the
 stitches the photo is refused; a stem row steps forward by about half a stitch along a row that
@@ -77,6 +83,10 @@ from craftvision.measure.calibration import HOW_TO_CALIBRATE, Calibration
 MACHINE_MAX_CV = 0.08  # machines repeat one stitch length within a few percent
 HAND_MIN_CV = 0.15  # Sozni stitch lengths vary by 15-30 %
 UNCALIBRATED = f"stitch lengths in mm need a calibration: {HOW_TO_CALIBRATE}"
+UNSTEADY = (
+    "stitches per cm withheld: the stitch lengths vary by hand (CV 15 % or more), which leaves no "
+    "steady step from one stitch to the next to count by"
+)
 _MIN_SIDE_PX = 48
 _MIN_STITCH_PX = 6.0
 _MIN_STITCHES = 12  # fewer give no steady figures
@@ -514,18 +524,20 @@ class StitchResult:
     ``work`` is how the stitches are laid: ``"rows"`` (each stitch follows the last along a
     line: running, stem, darning, fill and chain stitches) or ``"columns"`` (stitches side by
     side across a band: satin); ``stitch_pitch_px`` is the step from one stitch to the next
-    along that line or column, which gives stitches per cm.
+    along that line or column, which gives stitches per cm (``None`` for hand work, whose
+    lengths vary too much for a steady step: see ``UNSTEADY``).
 
     Example:
-        >>> r = StitchResult("a.png", 30.0, 0.2, 30.0, "rows", 4.0, 120, 15.0)
+        >>> r = StitchResult("a.png", 30.0, 0.02, 30.0, "rows", 0.5, 120, 15.0)
         >>> round(r.stitch_length_mm, 2), round(r.stitches_per_cm, 1), r.grade
-        (2.0, 5.0, 'hand-irregular')
+        (2.0, 5.0, 'machine-regular')
+        >>> StitchResult("b.png", 30.0, 0.2, None, "rows", 4.0, 120, 15.0).stitches_per_cm
     """
 
     path: str | None
     stitch_length_px: float
     stitch_length_cv: float
-    stitch_pitch_px: float
+    stitch_pitch_px: float | None
     work: str
     angle_sd_deg: float
     n_stitches: int
@@ -538,8 +550,11 @@ class StitchResult:
 
     @property
     def stitches_per_cm(self) -> float | None:
-        """Stitches per cm along the line or column of work (None without a calibration)."""
-        return None if self.px_per_mm is None else 10 * self.px_per_mm / self.stitch_pitch_px
+        """Stitches per cm along the line or column of work (None without a calibration, or
+        for hand work without a steady step)."""
+        if self.px_per_mm is None or self.stitch_pitch_px is None:
+            return None
+        return 10 * self.px_per_mm / self.stitch_pitch_px
 
     @property
     def grade(self) -> str:
@@ -572,7 +587,15 @@ class StitchResult:
             "n_stitches": self.n_stitches,
             "grade": self.grade,
             "rule": self.rule,
-            "note": None if self.px_per_mm is not None else UNCALIBRATED,
+            "note": "; ".join(
+                note
+                for note, applies in (
+                    (UNCALIBRATED, self.px_per_mm is None),
+                    (UNSTEADY, self.stitch_pitch_px is None),
+                )
+                if applies
+            )
+            or None,
         }
 
 
@@ -635,11 +658,12 @@ def measure_stitch(
     _, steps = _about_commonest(steps)
     lined = np.array([_lined_up(part, common) for part in corners]).reshape(-1, 2)
     work, pitch = _work(tiles, float(np.median(steps)), lined)
+    length_cv = _length_cv(gaps / common)
     return StitchResult(
         path=source_path(source, name),
         stitch_length_px=median,
-        stitch_length_cv=_length_cv(gaps / common),
-        stitch_pitch_px=pitch,
+        stitch_length_cv=length_cv,
+        stitch_pitch_px=pitch if length_cv < HAND_MIN_CV else None,
         work=work,
         angle_sd_deg=_angle_spread(angles, centres),
         n_stitches=len(gaps),
