@@ -164,16 +164,15 @@ class Inspector:
         """
         iterator = iter(sources)
         chunk = list(islice(iterator, self.batch_size))
+        chunks = chain([chunk], iter(lambda: list(islice(iterator, self.batch_size)), []))
         if self.num_threads == 1 or (len(chunk) <= 1 and len(chunk) < self.batch_size):
             # The only photo, or one core: batch after batch, each run on every core.
-            for part in chain([chunk], iter(lambda: list(islice(iterator, self.batch_size)), [])):
+            for part in chunks:
                 yield from self._results(part, *self._infer(part), on_error=on_error)
             return
         if len(chunk) < self.batch_size:  # all there is: one batch per worker
             share = -(-len(chunk) // self.num_threads)
             chunks = iter([chunk[i : i + share] for i in range(0, len(chunk), share)])
-        else:
-            chunks = chain([chunk], iter(lambda: list(islice(iterator, self.batch_size)), []))
         from concurrent.futures import ThreadPoolExecutor
 
         infer = partial(self._infer, alone=False)

@@ -79,13 +79,16 @@ def test_stitch_figures_and_units():
     assert plain["work"] in ("rows", "columns") and plain["stitch_pitch_px"] > 0
 
 
+def _close_up(label: str, kind: str, ppm: float, seed: int) -> tuple[np.ndarray, dict]:
+    """A 256 px close-up of ``kind`` stitches at ``ppm`` px per mm, and its truth."""
+    rng = np.random.default_rng(seed)
+    construction = draw_stitches(rng, label, px_per_mm=ppm, stitch_type=kind)
+    return render_stitch(rng, label, px_per_mm=ppm, size=256, construction=construction)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_machine_fill_stitches_per_cm_and_length_cv(seed):
-    rng = np.random.default_rng(seed)
-    construction = draw_stitches(rng, "machine_embroidery", px_per_mm=25.0, stitch_type="lock_fill")
-    image, truth = render_stitch(
-        rng, "machine_embroidery", px_per_mm=25.0, size=256, construction=construction
-    )
+    image, truth = _close_up("machine_embroidery", "lock_fill", 25.0, seed)
     result = measure_stitch(image, Calibration.from_px_per_mm(25.0))
     assert result.work == "rows"
     assert result.stitches_per_cm == pytest.approx(truth["stitches_per_cm"], rel=0.05)
@@ -96,9 +99,7 @@ def _stitch_errors(label: str, kind: str, ppm: float, seeds: range) -> tuple[lis
     """Relative stitches/cm errors, absolute length CV errors and unmeasured count."""
     per_cm, cv, unmeasured = [], [], 0
     for seed in seeds:
-        rng = np.random.default_rng(seed)
-        construction = draw_stitches(rng, label, px_per_mm=ppm, stitch_type=kind)
-        image, truth = render_stitch(rng, label, px_per_mm=ppm, size=256, construction=construction)
+        image, truth = _close_up(label, kind, ppm, seed)
         try:
             result = measure_stitch(image, Calibration.from_px_per_mm(ppm))
         except MeasurementError:
@@ -137,11 +138,7 @@ def test_machine_satin_counts_both_legs_of_the_zigzag():
 def test_hand_work_withholds_stitches_per_cm_but_grades_it():
     # Hand lengths varying by 15-30 % leave no steady step between stitches: the steps found
     # were 2-7x too long, so stitches per cm are withheld, with a note, and the grade is kept.
-    rng = np.random.default_rng(5)
-    construction = draw_stitches(rng, "sozni_hand", px_per_mm=25.0, stitch_type="satin")
-    image, truth = render_stitch(
-        rng, "sozni_hand", px_per_mm=25.0, size=256, construction=construction
-    )
+    image, truth = _close_up("sozni_hand", "satin", 25.0, 5)
     result = measure_stitch(image, Calibration.from_px_per_mm(25.0))
     assert result.grade == "hand-irregular"
     assert result.stitch_length_cv == pytest.approx(truth["stitch_length_cv"], abs=0.05)

@@ -165,7 +165,9 @@ def measure(
     if plot is not None:
         save_histogram(sample, plot)
         err_console.print(f"histogram written to {plot}", style="dim", highlight=False)
-    unsteady = sum(r.get("stitch_pitch_px", 0) is None for r in records)
+    unsteady = sum(
+        r.get("modality") == "stitch" and r.get("stitch_pitch_px") is None for r in records
+    )
     if unsteady:
         err_console.print(
             f"[yellow]{unsteady} photo(s) of hand work:[/] {UNSTEADY}", highlight=False
