@@ -9,7 +9,12 @@ Example:
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# Nothing in craftvision reaches the network at run time: albumentations would ask PyPI for a
+# newer release every time it is imported (0.5 s, or a 2 s timeout offline) unless told not to.
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 __version__ = "0.1.0"
 

@@ -15,7 +15,7 @@ import yaml
 
 from craftvision import Inspector
 from craftvision.errors import ConfigError
-from craftvision.training.trainer import TrainConfig, train
+from craftvision.training.trainer import TrainConfig, World, resolve_device, train
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -147,3 +147,54 @@ def test_torchrun_trains_with_two_processes(strips, tmp_path):
     assert {p.label for p in predictions} <= {"pashmina", "wool"}
     losses = [row["train_loss"] for row in state["history"]]
     assert losses[-1] < losses[0]  # the shards' gradients are averaged and training progresses
+
+
+@pytest.mark.parametrize(
+    ("gpus", "world", "asked", "expected"),
+    [
+        (0, World(), "auto", "cpu"),
+        (1, World(), "auto", "cuda"),
+        (1, World(rank=1, size=2, local_rank=1, local_size=2), "auto", "cpu"),
+        (2, World(rank=1, size=2, local_rank=1, local_size=2), "auto", "cuda:1"),
+        (2, World(rank=3, size=4, local_rank=1, local_size=2), "cuda", "cuda:1"),
+        (1, World(rank=1, size=2, local_rank=1, local_size=2), "cpu", "cpu"),
+    ],
+)
+def test_each_process_gets_a_gpu_of_its_own_or_the_cpu(monkeypatch, gpus, world, asked, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    assert str(resolve_device(asked, world)) == expected
+
+
+@pytest.mark.parametrize(
+    ("gpus", "world", "advice"),
+    [
+        (0, World(), "no GPU that torch can use; use --device cpu or auto"),
+        (1, World(rank=0, size=2, local_rank=0, local_size=2), "torchrun --nproc_per_node 1"),
+    ],
+)
+def test_cuda_without_a_gpu_per_process_says_what_to_do(monkeypatch, gpus, world, advice):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    with pytest.raises(ConfigError, match="device 'cuda' asked for") as raised:
+        resolve_device("cuda", world)
+    assert advice in str(raised.value)
+
+
+def test_training_imports_never_reach_the_network():
+    code = (
+        "import socket\n"
+        "calls = []\n"
+        "def refuse(*args, **kwargs):\n"
+        "    calls.append(args)\n"
+        "    raise OSError('offline')\n"
+        "socket.getaddrinfo = socket.create_connection = refuse\n"
+        "import craftvision.training.trainer\n"
+        "print(len(calls))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NO_ALBUMENTATIONS_UPDATE"}
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "0"

@@ -135,12 +135,28 @@ class TrainResult:
 
 
 def resolve_device(device: str, world: World | None = None) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; in a distributed run, this process's GPU."""
+    """The torch device for ``auto``, ``cpu`` or ``cuda``; in a ``torchrun`` job, this process's.
+
+    ``auto`` is CUDA when every process on this machine can have a GPU of its own, else the CPU.
+
+    Example:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+    """
+    world = world or World()
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and world is not None and world.size > 1:
-        return torch.device("cuda", world.local_rank)
-    return torch.device(device)
+        device = "cuda" if gpus >= world.local_size else "cpu"
+    if device != "cuda":
+        return torch.device(device)
+    if gpus < world.local_size:
+        found = f"{gpus} GPU{'s' * (gpus != 1)}" if gpus else "no GPU that torch can use"
+        per_process = f" for the {world.local_size} processes on it" if world.size > 1 else ""
+        raise ConfigError(
+            f"device 'cuda' asked for, but this machine has {found}{per_process}; use "
+            f"--device cpu or auto{', or torchrun --nproc_per_node ' + str(gpus) if gpus else ''}"
+        )
+    return torch.device("cuda", world.local_rank) if world.size > 1 else torch.device("cuda")
 
 
 @dataclass(frozen=True)
@@ -150,13 +166,18 @@ class World:
     rank: int = 0
     size: int = 1
     local_rank: int = 0
+    local_size: int = 1
 
     @classmethod
     def from_env(cls) -> World:
-        """Read ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` as set by ``torchrun``."""
+        """Read ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and ``LOCAL_WORLD_SIZE`` as set by
+        ``torchrun``."""
         env = os.environ
         return cls(
-            int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0))
+            int(env.get("RANK", 0)),
+            int(env.get("WORLD_SIZE", 1)),
+            int(env.get("LOCAL_RANK", 0)),
+            int(env.get("LOCAL_WORLD_SIZE", 1)),
         )
 
     @property
@@ -253,6 +274,12 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult | None:
     check_test_time_augmentation(config.test_time_augmentation)
     world = World.from_env()
     device = resolve_device(config.device, world)
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if world.main and device.type == "cpu" and config.device == "auto" and gpus:
+        console.print(
+            f"training on the CPU: {world.local_size} processes share this machine's {gpus} "
+            f"GPU(s); torchrun --nproc_per_node {gpus} trains on the GPUs"
+        )
     started = world.size > 1 and not dist.is_initialized()
     if started:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
