@@ -1,17 +1,20 @@
 """HTML reports of inspection records, their QR code, and the PDF step."""
 
 import base64
+import hashlib
 import re
 import stat
 import sys
+import uuid
 
 import cv2
 import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from craftvision.certify.label import decode_qr
 from craftvision.certify.record import RECORD_FORMAT, sign
-from craftvision.certify.report import ReportError, write_report
+from craftvision.certify.report import ReportError, qr_data_uri, write_report
 
 KEY = Ed25519PrivateKey.generate()
 
@@ -72,12 +75,28 @@ def test_report_is_self_contained(record, sample, tmp_path):
     assert files.pdf is None and files.notes == []
 
 
+def _decoded_png(uri):
+    image = cv2.imdecode(np.frombuffer(base64.b64decode(uri), np.uint8), cv2.IMREAD_GRAYSCALE)
+    return decode_qr(image)[0]
+
+
 def test_report_qr_encodes_record_id_and_hash(record, tmp_path):
     html = write_report(record, tmp_path / "report.html").html.read_text()
     qr = next(uri for uri in _data_uris(html) if uri.startswith("iVBOR"))  # the PNG one
-    image = cv2.imdecode(np.frombuffer(base64.b64decode(qr), np.uint8), cv2.IMREAD_GRAYSCALE)
-    payload, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    assert payload == f"craftvision-record:{record.record_id}?sha256={record.sha256}"
+    assert _decoded_png(qr) == f"craftvision-record:{record.record_id}?sha256={record.sha256}"
+
+
+def test_every_record_qr_reads_back():
+    # OpenCV 5.1's QRCodeDetector, on the code as drawn, misreads about 2 % of perfect codes (3
+    # of these 60: 163, 186 and 218); the library's reader, which tries other views of the photo
+    # and QRCodeDetectorAruco, must read them all.
+    payloads = [
+        f"craftvision-record:{uuid.UUID(int=i * 7919 + 12345)}"
+        f"?sha256={hashlib.sha256(str(i).encode()).hexdigest()}"
+        for i in range(160, 220)
+    ]
+    misread = [p for p in payloads if _decoded_png(qr_data_uri(p).split(",", 1)[1]) != p]
+    assert misread == []
 
 
 def test_altered_photo_is_not_shown(record, sample, tmp_path):
