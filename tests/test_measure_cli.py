@@ -127,7 +127,7 @@ def test_measure_stitch_says_why_hand_work_has_no_stitches_per_cm(tmp_path):
     photo = _write(tmp_path / "sozni.png", image)
     run = runner.invoke(app, ["measure", "stitch", str(photo), "--px-per-mm", "25"])
     assert run.exit_code == 0, run.output
-    assert "1 photo(s) of hand work" in run.output and "stitches per cm withheld" in run.output
+    assert "1 photo(s): stitches per cm withheld: the stitch lengths" in run.output
     assert "hand-irregular" in run.output
     as_json = runner.invoke(app, ["measure", "stitch", str(photo), "--px-per-mm", "25", "--json"])
     record, summary = (json.loads(line) for line in as_json.stdout.splitlines())

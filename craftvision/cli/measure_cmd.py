@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,7 @@ def measure(
         save_histogram,
         summarise,
     )
-    from craftvision.measure.stitch import UNSTEADY
+    from craftvision.measure.stitch import StitchResult
     from craftvision.suggest import unknown_choice
     from craftvision.types import InspectionError
 
@@ -165,13 +166,9 @@ def measure(
     if plot is not None:
         save_histogram(sample, plot)
         err_console.print(f"histogram written to {plot}", style="dim", highlight=False)
-    unsteady = sum(
-        r.get("modality") == "stitch" and r.get("stitch_pitch_px") is None for r in records
-    )
-    if unsteady:
-        err_console.print(
-            f"[yellow]{unsteady} photo(s) of hand work:[/] {UNSTEADY}", highlight=False
-        )
+    withheld = Counter(r.withheld for r in results if isinstance(r, StitchResult) and r.withheld)
+    for reason, count in withheld.items():
+        err_console.print(f"[yellow]{count} photo(s):[/] {reason}", highlight=False)
     failures = [r for r in results if isinstance(r, InspectionError)]
     for failure in failures:
         err_console.print(f"[bold red]error:[/] {escape(failure.error)}", highlight=False)
