@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -15,6 +18,13 @@ from craftvision.measure.stitch import UNRESOLVED, UNSTEADY, StitchResult
 from craftvision.measure.stitch import regularity_grade as stitch_grade
 from craftvision.measure.weave import regularity_grade as weave_grade
 
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def _manifest_row(modality: str, path: str) -> dict[str, str]:
+    with open(SAMPLES / modality / "manifest.csv", newline="", encoding="utf-8") as handle:
+        return next(row for row in csv.DictReader(handle) if row["path"] == path)
+
 
 @pytest.mark.parametrize("label", ["powerloom", "jacquard_machine"])
 def test_machine_cloth_threads_per_cm_within_three_percent(label):
@@ -23,6 +33,27 @@ def test_machine_cloth_threads_per_cm_within_three_percent(label):
     result = measure_weave(image, calibration, warp_angle_deg=truth["angle_deg"])
     assert result.threads_per_cm_warp == pytest.approx(truth["threads_per_cm_warp"], rel=0.03)
     assert result.threads_per_cm_weft == pytest.approx(truth["threads_per_cm_weft"], rel=0.03)
+
+
+@pytest.mark.parametrize("photo", [0, 1])
+def test_threads_are_sought_along_the_warp_angle_given(photo):
+    # The shipped powerloom twill at 19.4 px/mm: its diagonal ribs (and a plain weave's reading
+    # of the thread pair) outdid the threads, giving 18.9 and 9.4 threads/cm against 27.5 and
+    # 25.7, with the warp found 43° from the angle given.
+    row = _manifest_row("weave", f"powerloom/weave-s7-00001-{photo}.png")
+    result = measure_weave(
+        SAMPLES / "weave" / row["path"],
+        Calibration.from_px_per_mm(float(row["px_per_mm"])),
+        warp_angle_deg=float(row["angle_deg"]),
+    )
+    assert result.threads_per_cm_warp == pytest.approx(float(row["threads_per_cm_warp"]), rel=0.03)
+    assert result.threads_per_cm_weft == pytest.approx(float(row["threads_per_cm_weft"]), rel=0.03)
+
+
+def test_no_threads_along_the_warp_angle_given_is_refused_with_what_was_seen():
+    photo = SAMPLES / "weave" / "powerloom" / "weave-s7-00001-0.png"
+    with pytest.raises(MeasurementError, match=r"warp angle given \(60°\); the strongest"):
+        measure_weave(photo, warp_angle_deg=60.0)
 
 
 def test_hand_woven_spacing_is_less_regular_than_machine():

@@ -3,19 +3,22 @@
 The two thread systems are found in the image's spectrum: each makes a peak at its thread
 frequency, across its threads, and the two are near perpendicular (a hand-woven weft leans and
 bows a little). Of the perpendicular pairs of strong peaks the finest is taken, since the
-patterns a weave builds from its threads (a twill's diagonal ribs, a satin's scattered
-floats, a check's stripes) repeat over several threads and peak at lower frequencies; and a
-plain weave's checkerboard, whose diagonal peaks sit at 1/√2 of the thread frequency, is
-recognised by its sum and difference being the thread peaks. The threads themselves are then
-located: the image is turned so one system stands upright and cut into bands four threads of
-the other system high (a twill's repeat, and short enough for hand-woven threads that bow), and
-in each band the threads are the crests of the ridge response across them. The pitch is the
-spectral period when the mean gap between crests agrees with it (a regular cloth's peak is
-exact), else the mean gap (an irregular cloth's peak is broad and off). The crests are followed
-from band to band as threads; the spacing CV is the spread of the gap between the same two
-threads, averaged along them, about the pitch's steady trend (a photo taken at a slant changes
-the pitch across the field), with the scatter of one gap along its threads (the noise of
-finding a crest) taken off.
+patterns a weave builds from its threads (a twill's diagonal ribs, a satin's scattered floats,
+a check's stripes) repeat over several threads and peak at lower frequencies; and a plain
+weave's checkerboard, whose diagonal peaks sit at 1/√2 of the thread frequency, is recognised
+by its sum and difference being the thread peaks. Given the direction the warp runs in, the
+threads are sought along it (within 5°; a twill's ribs can outdo its threads, and read as a
+plain weave's diagonals, the threads themselves can look like ribs), and a photo with none
+there is refused, naming the directions seen. The threads themselves are then located: the
+image is turned so one system stands upright and cut into bands four threads of the other
+system high (a twill's repeat, and short enough for hand-woven threads that bow), and in each
+band the threads are the crests of the ridge response across them. The pitch is the spectral
+period when the mean gap between crests agrees with it (a regular cloth's peak is exact), else
+the mean gap (an irregular cloth's peak is broad and off). The crests are followed from band to
+band as threads; the spacing CV is the spread of the gap between the same two threads, averaged
+along them, about the pitch's steady trend (a photo taken at a slant changes the pitch across
+the field), with the scatter of one gap along its threads (the noise of finding a crest) taken
+off.
 
 Example:
     >>> import numpy as np
@@ -49,6 +52,7 @@ UNCALIBRATED = f"threads per cm need a calibration: {HOW_TO_CALIBRATE}"
 _MIN_SIDE_PX = 48
 _MIN_PITCH_PX = 3.0
 _SKEW_DEG = 15.0  # hand-woven wefts lean and bow off square
+_ALONG = math.radians(5.0)  # a warp direction given is trusted this closely
 _AGREE = 0.02  # the spectral period is taken when the counted pitch is this close to it
 
 
@@ -117,13 +121,19 @@ def _power_at(spec: np.ndarray, fx: float, fy: float) -> float:
     return float(spec[y - 1 : y + 2, x - 1 : x + 2].max())
 
 
-def _thread_peaks(spec: np.ndarray, band: tuple[float, float]) -> tuple[_Peak, _Peak]:
+def _thread_peaks(
+    spec: np.ndarray, band: tuple[float, float], along: float | None = None
+) -> tuple[_Peak, _Peak]:
     """The fundamental peaks of the two thread systems.
 
     They are the strongest pair of near-perpendicular peaks (a skewed hand-woven weft leans a
     few degrees). A plain weave's checkerboard makes such a pair too, on the diagonals at
     1/√2 of the thread frequency: when the sum and difference of the pair are peaks as well,
-    those are the threads. A peak with a strong one at half its frequency is a harmonic.
+    those are taken for the threads (though a twill has peaks there too). A peak with a strong
+    one at half its frequency is a harmonic. Where the direction one system runs in is known
+    (``along``, radians), the strongest pair, read either way, with a system running within
+    ``_ALONG`` of it is taken (a twill's diagonal ribs can outdo the threads); where there is
+    none, no threads are found.
     """
     peaks = _peaks(spec, band, 24)
     tolerance = math.radians(_SKEW_DEG)
@@ -143,19 +153,51 @@ def _thread_peaks(spec: np.ndarray, band: tuple[float, float]) -> tuple[_Peak, _
         square = 1 - 0.5 * abs(abs(a.angle - b.angle) - math.pi / 2) / tolerance
         return square * math.sqrt(a.power * b.power) / (a.period * b.period)
 
-    a, b = max(pairs, key=score)
+    readings = [
+        reading
+        for pair in sorted(pairs, key=score, reverse=True)
+        for reading in _readings(spec, band, pair)
+    ]
+    if along is None:
+        return readings[0]
+
+    def runs_along(pair: tuple[_Peak, _Peak]) -> bool:
+        return min(_angle_between(p.angle + math.pi / 2, along) for p in pair) <= _ALONG
+
+    found = next((pair for pair in readings if runs_along(pair)), None)
+    if found is None:
+        runs = " and ".join(
+            f"{math.degrees(p.angle + math.pi / 2) % 180:.0f}°" for p in readings[0]
+        )
+        raise MeasurementError(
+            f"no threads found running within {math.degrees(_ALONG):.0f}° of the warp angle "
+            f"given ({math.degrees(along) % 180:.0f}°); the strongest systems run at {runs}"
+        )
+    return found
+
+
+def _readings(
+    spec: np.ndarray, band: tuple[float, float], pair: tuple[_Peak, _Peak]
+) -> list[tuple[_Peak, _Peak]]:
+    """The thread peaks a pair of near-perpendicular peaks may stand for, likelier first: the
+    sum and difference of a plain weave's diagonal pair (where those are peaks too), then the
+    pair itself; each peak halved where it is a harmonic."""
+    a, b = pair
     weaker = min(a.power, b.power)
     sums = [(a.fx + b.fx, a.fy + b.fy), (a.fx - b.fx, a.fy - b.fy)]
     similar = abs(a.period / b.period - 1) < 0.35
+    readings = [pair]
     if similar and all(_power_at(spec, *f) >= 0.2 * weaker for f in sums):
-        a, b = (_Peak(fx, fy, _power_at(spec, fx, fy)) for fx, fy in sums)
-    found = []
-    for peak in (a, b):
-        half = (peak.fx / 2, peak.fy / 2)
-        if math.hypot(*half) >= band[0] and _power_at(spec, *half) >= 0.3 * peak.power:
-            peak = _Peak(half[0], half[1], _power_at(spec, *half))
-        found.append(peak)
-    return found[0], found[1]
+        readings.insert(0, tuple(_Peak(fx, fy, _power_at(spec, fx, fy)) for fx, fy in sums))
+    return [(_fundamental(spec, band, c), _fundamental(spec, band, d)) for c, d in readings]
+
+
+def _fundamental(spec: np.ndarray, band: tuple[float, float], peak: _Peak) -> _Peak:
+    """The peak at half the frequency where that is strong (``peak`` is its harmonic)."""
+    half = (peak.fx / 2, peak.fy / 2)
+    if math.hypot(*half) >= band[0] and _power_at(spec, *half) >= 0.3 * peak.power:
+        return _Peak(half[0], half[1], _power_at(spec, *half))
+    return peak
 
 
 @dataclass(frozen=True)
@@ -330,7 +372,8 @@ def measure_weave(
     """Measure warp and weft density and spacing regularity of a close-up of woven cloth.
 
     ``warp_angle_deg`` is the direction the warp runs in the photo (degrees from the x axis,
-    y down); by default the system running closer to upright is taken as the warp. Without
+    y down), and threads are sought along it; by default the system running closer to upright
+    is taken as the warp. Without
     ``calibration`` threads per cm are withheld; pitches in px, CVs and the grade remain.
 
     Raises:
@@ -345,7 +388,8 @@ def measure_weave(
     max_pitch = min(h, w) / 6
     try:
         spec = _spectrum(gray, max_pitch)
-        peaks = _thread_peaks(spec, (1 / max_pitch, 1 / _MIN_PITCH_PX))
+        along = None if warp_angle_deg is None else math.radians(warp_angle_deg)
+        peaks = _thread_peaks(spec, (1 / max_pitch, 1 / _MIN_PITCH_PX), along)
         directions = [p.angle for p in peaks]  # across each system's threads
         runs = [(d + math.pi / 2) % math.pi for d in directions]  # along its threads
         spacings = [_spacing(gray, p.angle, p.period, q.period) for p, q in (peaks, peaks[::-1])]
