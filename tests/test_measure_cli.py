@@ -133,3 +133,13 @@ def test_measure_stitch_says_why_hand_work_has_no_stitches_per_cm(tmp_path):
     record, summary = (json.loads(line) for line in as_json.stdout.splitlines())
     assert record["stitches_per_cm"] is None and summary["stitches_per_cm"] is None
     assert summary["grade"] == "hand-irregular"
+
+
+def test_measure_table_folds_long_names_and_grades_instead_of_cutting_them(tmp_path):
+    from craftvision.datasets.synth.stitch import render_sample
+
+    image, _ = render_sample(np.random.default_rng(2), "machine_chain", 1, px_per_mm=20)[0]
+    photo = _write(tmp_path / "sozni-lab-camera-2-shawl-0042-closeup.png", image)
+    run = runner.invoke(app, ["measure", "stitch", str(photo), "--px-per-mm", "20"])
+    assert run.exit_code == 0, run.output
+    assert "…" not in run.output and "0042" in run.output

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from craftvision.cli.console import err_console
+from craftvision.cli.table import folding_table
 
 
 def evaluate(
@@ -72,9 +72,9 @@ def evaluate(
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if evaluation.unreadable:
         err_console.print(f"{len(evaluation.unreadable)} unreadable image(s) left out")
-    table = Table(title=f"{model} on {data} ({split})", header_style="bold")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
+    table = folding_table(
+        ("figure", "value"), right={"value"}, title=f"{model} on {data} ({split})"
+    )
     for name, value in headline(evaluation):
         table.add_row(name, value)
     console = Console()

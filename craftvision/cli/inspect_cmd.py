@@ -72,13 +72,13 @@ def _figures(measurements: dict[str, Any]) -> str:
 
 
 def _table(results: list[Prediction | InspectionError]) -> Table:
-    from rich.table import Table
+    from craftvision.cli.table import folding_table
 
-    table = Table(header_style="bold")
     measured = any(isinstance(r, Prediction) and r.measurements for r in results)
     columns = ("file", "class", "verdict", "confidence", "p(genuine)")
-    for column in (*columns, "measured") if measured else columns:
-        table.add_column(column, justify="right" if column[0] in "cp" else "left")
+    table = folding_table(
+        (*columns, "measured") if measured else columns, right={"confidence", "p(genuine)"}
+    )
     for result in results:
         name = Path(result.path).name if result.path else "-"
         if isinstance(result, InspectionError):

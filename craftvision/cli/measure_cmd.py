@@ -15,28 +15,30 @@ from rich.table import Table
 
 from craftvision.cli.console import err_console
 from craftvision.cli.scale_options import px_per_mm_option, um_per_px_option
+from craftvision.cli.table import folding_table
 
 MODALITIES = ("fibre", "weave", "stitch")
-# Per modality: the per-photo columns of the table, as (heading, key in the result's dict).
+# Per modality: the per-photo columns of the table, as (heading, key in the result's dict);
+# headings on two lines leave the width to file names and grades.
 _COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "fibre": (
         ("fibres", "n_fibres"),
-        ("mean µm", "mean_diameter_um"),
-        ("mean px", "mean_diameter_px"),
-        ("scale µm", "mean_scale_interval_um"),
-        ("scale/diam", "scale_ratio"),
+        ("mean\nµm", "mean_diameter_um"),
+        ("mean\npx", "mean_diameter_px"),
+        ("scale\nµm", "mean_scale_interval_um"),
+        ("scale/\ndiam", "scale_ratio"),
     ),
     "weave": (
-        ("warp /cm", "threads_per_cm_warp"),
-        ("weft /cm", "threads_per_cm_weft"),
-        ("spacing CV", "spacing_cv"),
+        ("warp\n/cm", "threads_per_cm_warp"),
+        ("weft\n/cm", "threads_per_cm_weft"),
+        ("spacing\nCV", "spacing_cv"),
         ("grade", "grade"),
     ),
     "stitch": (
-        ("stitches /cm", "stitches_per_cm"),
-        ("length mm", "stitch_length_mm"),
-        ("length CV", "stitch_length_cv"),
-        ("angle SD°", "angle_sd_deg"),
+        ("stitches\n/cm", "stitches_per_cm"),
+        ("length\nmm", "stitch_length_mm"),
+        ("length\nCV", "stitch_length_cv"),
+        ("angle\nSD°", "angle_sd_deg"),
         ("grade", "grade"),
     ),
 }
@@ -49,10 +51,8 @@ def _cell(value: Any) -> str:
 
 
 def _table(modality: str, records: list[dict[str, Any]]) -> Table:
-    table = Table(header_style="bold")
-    table.add_column("file")
-    for heading, _ in _COLUMNS[modality]:
-        table.add_column(heading, justify="right")
+    headings = [heading for heading, _ in _COLUMNS[modality]]
+    table = folding_table(["file", *headings], right=set(headings) - {"grade"})
     for record in records:
         name = Path(record["path"]).name if record.get("path") else "-"
         if "error" in record:
@@ -108,7 +108,8 @@ def measure(
         None,
         "--warp-angle",
         help="weave: direction the warp runs in the photos, degrees from the x axis (y down); "
-        "default: the system closer to upright.",
+        "threads are sought within 5° of it, and a photo with none there is refused. "
+        "Default: the system closer to upright.",
     ),
 ) -> None:
     """Measure fibre fineness, weave density or stitch regularity in real units, and grade it.

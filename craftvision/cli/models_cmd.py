@@ -6,11 +6,16 @@ import json
 
 import typer
 from rich.console import Console
-from rich.table import Table
+
+from craftvision.cli.table import folding_table
 
 
 def models(as_json: bool = typer.Option(False, "--json", help="Print JSON Lines.")) -> None:
     """List shipped models with modality, classes, size and test metrics.
+
+    Columns: MB is the bundle's size; views, the views each photo is scored in (8: the
+    dihedral flips and turns of test-time augmentation); bal. acc., the balanced accuracy on
+    the held-out test split.
 
     Example: `craftvision models`
     """
@@ -36,28 +41,26 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON Lines.
     if as_json:
         typer.echo("\n".join(json.dumps(row) for row in rows))
         return
-    table = Table(header_style="bold")
     columns = (
         "name",
         "modality",
         "classes (genuine first)",
-        "size",
+        "MB",
         "weights",
         "views",
-        "test bal. acc.",
+        "bal. acc.",
     )
-    for column in columns:
-        table.add_column(column)
+    table = folding_table(columns, right={"MB", "views", "bal. acc."})
     for row in rows:
         classes = [row["genuine_class"]] + [c for c in row["classes"] if c != row["genuine_class"]]
         accuracy = row["test_balanced_accuracy"]
         table.add_row(
             row["name"],
             row["modality"],
-            ", ".join(classes),
-            f"{row['size_mb']:.1f} MB",
+            "\n".join(classes),
+            f"{row['size_mb']:.1f}",
             row["weights_precision"],
-            "8 (dihedral)" if row["test_time_augmentation"] == "dihedral" else "1",
+            "8" if row["test_time_augmentation"] == "dihedral" else "1",
             "n/a" if accuracy is None else f"{100 * accuracy:.2f} %",
         )
     Console().print(table)

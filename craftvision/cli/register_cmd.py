@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+
+from craftvision.cli.table import folding_table
 
 if TYPE_CHECKING:
     from craftvision.certify.register import Register
@@ -47,9 +48,9 @@ def list_records(
         for entry in entries:
             typer.echo(json.dumps(entry.to_dict()))
         return
-    table = Table(header_style="bold")
-    for column in ("#", "record id", "label", "verdict", "inspected (UTC)", "lab", "operator"):
-        table.add_column(column)
+    table = folding_table(
+        ("#", "record id", "label", "verdict", "inspected (UTC)", "lab", "operator")
+    )
     for e in entries:
         table.add_row(str(e.seq), e.record_id, e.label_id, e.verdict, e.created, e.lab, e.operator)
     Console().print(table)
