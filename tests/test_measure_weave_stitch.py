@@ -270,7 +270,7 @@ def test_threads_too_thin_to_follow_are_refused():
     image, _ = render_stitch(
         rng, "machine_embroidery", px_per_mm=6.0, size=256, construction=construction
     )
-    with pytest.raises(MeasurementError, match="too few stitches"):
+    with pytest.raises(MeasurementError, match=r"too few stitches.*3 px wide or more"):
         measure_stitch(image, Calibration.from_px_per_mm(6.0))
 
 

@@ -666,7 +666,10 @@ def measure_stitch(
         gaps = np.concatenate(rows) if rows else np.empty(0)
     if len(gaps) < _MIN_STITCHES:
         hint = "" if tiles or not angles else f" (threads under {_MIN_THREAD_PX:g} px wide)"
-        raise MeasurementError(f"{label}: found too few stitches to measure{hint}")
+        raise MeasurementError(
+            f"{label}: found too few stitches to measure{hint}; photograph the work with its "
+            f"threads {_MIN_THREAD_PX:g} px wide or more and a dozen stitches or more in view"
+        )
     # Robust figures: a missed end makes a double length and a false one splits a stitch, so
     # the figures are taken about the commonest length.
     common, gaps = _about_commonest(gaps)
