@@ -243,6 +243,14 @@ def _report_fibre(fibres: list[dict], pooled: list[dict], figures: dict) -> None
             f"    {lo:.2f}-{hi:.2f} µm/px: median |error| {np.median(np.abs(part)):.3f} µm, "
             f"median {np.median(part):+.3f} µm"
         )
+    found_by_width = []
+    for lo, hi in ((0, 40), (40, 60), (60, 90), (90, math.inf)):
+        part = [f for f in fibres if lo <= f["truth"] / f["um_per_px"] < hi]
+        drawn = sum(f["truth_n"] for f in part)
+        found = sum(min(f["found"], f["truth_n"]) for f in part)
+        figures[f"fibre_found_{lo}_{hi}px"] = found / max(drawn, 1)
+        found_by_width.append(f"{lo}-{hi} px {100 * found / max(drawn, 1):.0f} % of {drawn}")
+    print(f"  fibres found, by mean width in the field: {', '.join(found_by_width)}")
     scaled = [f for f in fibres if f["truth_interval"] is not None]
     rel = [f["interval"] / f["truth_interval"] - 1 for f in scaled if f["interval"] is not None]
     figures["scale_median_abs_rel_error"] = float(np.median(np.abs(rel))) if rel else None

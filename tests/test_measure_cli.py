@@ -58,6 +58,18 @@ def test_measure_fibre_json_lines_then_summary(fibres, tmp_path):
     assert [r["mean_diameter_um"] for r in images] == pytest.approx(truths, abs=0.5)
     assert summary["summary"] and summary["n_fibres"] == 2 and summary["grade"] == "fails"
     assert plot.read_bytes().startswith(b"\x89PNG")
+    assert "photo(s):" not in result.stderr  # at 0.5 µm/px a 30 µm fibre is 60 px wide
+
+
+def test_measure_fibre_warns_that_coarse_fibres_may_be_missed_at_a_fine_scale(fibres):
+    root, _ = fibres
+    result = runner.invoke(app, ["measure", "fibre", str(root), "--um-per-px", "0.25", "--json"])
+    assert result.exit_code == 0, result.output
+    *images, _ = [json.loads(line) for line in result.stdout.splitlines()]
+    assert all("120 px wide" in r["note"] for r in images)
+    assert "2 photo(s): at 0.25 µm/px a 30 µm fibre is 120 px wide" in " ".join(
+        result.stderr.split()
+    )
 
 
 def test_measure_without_calibration_says_how_and_keeps_ratios(fibres):

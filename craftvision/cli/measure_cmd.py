@@ -63,6 +63,19 @@ def _table(modality: str, records: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _warning(result: Any) -> str | None:
+    """What a photo's figures should be read with: why a stitch photo's stitches per cm are
+    withheld, or that coarse fibres may be missed at a fibre photo's scale."""
+    from craftvision.measure import FibreImageResult
+    from craftvision.measure.stitch import StitchResult
+
+    if isinstance(result, StitchResult):
+        return result.withheld
+    if isinstance(result, FibreImageResult) and result.um_per_px is not None:
+        return result.note
+    return None
+
+
 def _summary_lines(modality: str, sample: Any) -> list[str]:
     summary = sample.to_dict()
     if modality == "fibre":
@@ -132,7 +145,6 @@ def measure(
         save_histogram,
         summarise,
     )
-    from craftvision.measure.stitch import StitchResult
     from craftvision.suggest import unknown_choice
     from craftvision.types import InspectionError
 
@@ -167,9 +179,8 @@ def measure(
     if plot is not None:
         save_histogram(sample, plot)
         err_console.print(f"histogram written to {plot}", style="dim", highlight=False)
-    withheld = Counter(r.withheld for r in results if isinstance(r, StitchResult) and r.withheld)
-    for reason, count in withheld.items():
-        err_console.print(f"[yellow]{count} photo(s):[/] {reason}", highlight=False)
+    for warning, count in Counter(w for r in results if (w := _warning(r))).items():
+        err_console.print(f"[yellow]{count} photo(s):[/] {warning}", highlight=False)
     failures = [r for r in results if isinstance(r, InspectionError)]
     for failure in failures:
         err_console.print(f"[bold red]error:[/] {escape(failure.error)}", highlight=False)
