@@ -11,7 +11,11 @@ lines (their mean autocorrelation) sets the scale: a stitch ends where its threa
 the cloth, a dip of light, and dips are taken at least half a repeat apart on profiles smoothed
 over a twelfth of it, so that twist striations do not split stitches; where too few dips are
 deep against the photo's whole range of light (threads in several colours) but the repeat is
-steady, as a machine's is, shallower ones are taken if their gaps agree with it. The gaps
+steady, as a machine's is, shallower ones are taken if their gaps agree with it; and where
+neither these lines nor the rows tracked in tiles (below) give enough ends, the lines are read
+again on the log of the light, where a dip is as deep on a dark thread as on a light one (of
+1,200 renders, 46 refused before were measured so; of the 11 of them given stitches per cm, 8
+were within 5 %). The gaps
 between ends along a line are the stitch lengths, taken about the commonest length (a missed
 end makes a double length, a false one splits a stitch): the median, and the CV from the
 interquartile range; where the lengths make one sharp peak (CV under 5 %, fitted as a Gaussian
@@ -663,6 +667,9 @@ def measure_stitch(
     gaps = np.concatenate(rows) if rows else np.empty(0)
     if len(gaps) < _MIN_STITCHES:  # no steady repeat along the lines: the tracked rows
         rows = [row for t in tiles for row in t.gaps]
+        gaps = np.concatenate(rows) if rows else np.empty(0)
+    if len(gaps) < _MIN_STITCHES and spacings:
+        rows = _traced_gaps(np.log(gray + 4.0), float(np.median(spacings)))
         gaps = np.concatenate(rows) if rows else np.empty(0)
     if len(gaps) < _MIN_STITCHES:
         hint = "" if tiles or not angles else f" (threads under {_MIN_THREAD_PX:g} px wide)"
