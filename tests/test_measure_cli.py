@@ -155,3 +155,28 @@ def test_measure_table_folds_long_names_and_grades_instead_of_cutting_them(tmp_p
     run = runner.invoke(app, ["measure", "stitch", str(photo), "--px-per-mm", "20"])
     assert run.exit_code == 0, run.output
     assert "…" not in run.output and "0042" in run.output
+
+
+def test_an_interrupted_measure_reports_what_it_measured(tmp_path, monkeypatch):
+    from craftvision.datasets.synth.stitch import render_sample
+    from craftvision.measure import batch
+
+    photos = render_sample(np.random.default_rng(2), "machine_chain", 3, px_per_mm=20)
+    for i, (image, _) in enumerate(photos):
+        _write(tmp_path / f"chain-{i}.png", image)
+    measure = batch.MEASURES["stitch"]
+    calls = []
+
+    def measure_then_interrupt(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return measure(*args, **kwargs)
+
+    monkeypatch.setitem(batch.MEASURES, "stitch", measure_then_interrupt)
+    run = runner.invoke(app, ["measure", "stitch", str(tmp_path), "--px-per-mm", "20", "--json"])
+    assert run.exit_code == 130
+    *records, summary = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [r["path"].rsplit("/", 1)[-1] for r in records] == ["chain-0.png"]
+    assert summary["n_images"] == 1 and records[0]["stitches_per_cm"] > 0
+    assert "interrupted: 1 of 3 photo(s) measured" in " ".join(run.stderr.split())

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -149,22 +147,6 @@ def _say(message: str, **options: Any) -> None:
     err_console.print(message, **options)
 
 
-@contextlib.contextmanager
-def _progress(total: int, *, shown: bool) -> Iterator[Callable[[], None]]:
-    """Yield ``advance()`` for a progress bar over ``total`` images; rich.progress is imported only
-    when the bar is shown (a one-batch run starts faster without it)."""
-    if not shown:
-        yield lambda: None
-        return
-    from rich.progress import Progress
-
-    from craftvision.cli.console import err_console
-
-    with Progress(console=err_console, transient=True) as bar:
-        task = bar.add_task("inspecting", total=total)
-        yield lambda: bar.advance(task)
-
-
 def _inspect_files(
     files: list[Path], model: str, threshold: float | None, device: str, batch_size: int
 ) -> list[Prediction | InspectionError]:
@@ -187,7 +169,9 @@ def _inspect_files(
         for name in groups
     }
     results: list[Prediction | InspectionError | None] = [None] * len(files)
-    with _progress(len(files), shown=len(files) > batch_size) as advance:
+    from craftvision.cli.progress import progress
+
+    with progress(len(files), "inspecting", shown=len(files) > batch_size) as advance:
         try:
             for name, indices in groups.items():
                 stream = inspectors[name].predict_iter(

@@ -136,11 +136,12 @@ def measure(
 
     Example: `craftvision measure weave shawl.jpg --px-per-mm 20 --json`
     """
+    from craftvision.cli.progress import progress
     from craftvision.errors import ConfigError, ImageReadError
     from craftvision.imageio import iter_image_files
     from craftvision.measure import (
         HOW_TO_CALIBRATE,
-        measure_paths,
+        iter_measure_paths,
         resolve_calibration,
         save_histogram,
         summarise,
@@ -167,7 +168,14 @@ def measure(
         except ImageReadError as err:
             results.append(InspectionError(path=path, error=str(err)))
     options = {"warp_angle_deg": warp_angle} if modality == "weave" else {}
-    results += measure_paths(modality, files, scale, **options)
+    interrupted = False
+    with progress(len(files), f"measuring {modality}", shown=len(files) > 1) as advance:
+        try:
+            for result in iter_measure_paths(modality, files, scale, **options):
+                results.append(result)
+                advance()
+        except KeyboardInterrupt:  # report what was measured before the interruption
+            interrupted = True
     sample = summarise(modality, results)
     records = [r.to_dict() for r in results]
     if as_json:
@@ -184,5 +192,11 @@ def measure(
     failures = [r for r in results if isinstance(r, InspectionError)]
     for failure in failures:
         err_console.print(f"[bold red]error:[/] {escape(failure.error)}", highlight=False)
+    if interrupted:
+        err_console.print(
+            f"[yellow]interrupted:[/] {len(results) - len(failures)} of {len(files)} photo(s) "
+            "measured; the figures above are theirs"
+        )
+        raise typer.Exit(130)
     if failures:
         raise typer.Exit(1)

@@ -12,7 +12,12 @@ Example:
 
 from __future__ import annotations
 
-from craftvision.measure.batch import measure_paths, measure_sample, summarise
+from craftvision.measure.batch import (
+    iter_measure_paths,
+    measure_paths,
+    measure_sample,
+    summarise,
+)
 from craftvision.measure.calibration import (
     HOW_TO_CALIBRATE,
     Calibration,
@@ -47,6 +52,7 @@ __all__ = [
     "calibrate_micrometer",
     "grade_fineness",
     "histogram_png",
+    "iter_measure_paths",
     "load_calibration",
     "measure_fibres",
     "measure_paths",

@@ -9,7 +9,7 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,26 +35,40 @@ MEASURES: dict[str, Callable[..., Result]] = {
 }
 
 
+def iter_measure_paths(
+    modality: str,
+    paths: Iterable[str | os.PathLike],
+    calibration: Calibration | None = None,
+    **options: Any,
+) -> Iterator[Result | InspectionError]:
+    """Measure every photo of one modality, yielding each result as it is done (for progress,
+    and so that an interrupted run keeps what it measured); an unreadable or unmeasurable photo
+    yields an :class:`InspectionError` naming it, and the rest are still measured.
+
+    ``options`` go to the modality's measure function (weave: ``warp_angle_deg``).
+    """
+    if modality not in MEASURES:
+        raise ConfigError(unknown_choice("modality", modality, MEASURES))
+    for path in paths:
+        try:
+            yield MEASURES[modality](path, calibration, **options)
+        except CraftvisionError as err:
+            yield InspectionError(path=str(path), error=str(err))
+
+
 def measure_paths(
     modality: str,
     paths: Iterable[str | os.PathLike],
     calibration: Calibration | None = None,
     **options: Any,
 ) -> list[Result | InspectionError]:
-    """Measure every photo of one modality; an unreadable or unmeasurable photo becomes an
-    :class:`InspectionError` naming it, and the rest are still measured.
+    """Measure every photo of one modality (see :func:`iter_measure_paths`).
 
-    ``options`` go to the modality's measure function (weave: ``warp_angle_deg``).
+    Example:
+        >>> measure_paths("stitch", [])
+        []
     """
-    if modality not in MEASURES:
-        raise ConfigError(unknown_choice("modality", modality, MEASURES))
-    results: list[Result | InspectionError] = []
-    for path in paths:
-        try:
-            results.append(MEASURES[modality](path, calibration, **options))
-        except CraftvisionError as err:
-            results.append(InspectionError(path=str(path), error=str(err)))
-    return results
+    return list(iter_measure_paths(modality, paths, calibration, **options))
 
 
 def summarise(modality: str, results: Iterable[Result | InspectionError]) -> Sample:
