@@ -668,7 +668,8 @@ def measure_stitch(
     if len(gaps) < _MIN_STITCHES:  # no steady repeat along the lines: the tracked rows
         rows = [row for t in tiles for row in t.gaps]
         gaps = np.concatenate(rows) if rows else np.empty(0)
-    if len(gaps) < _MIN_STITCHES and spacings:
+    if len(gaps) < _MIN_STITCHES and spacings:  # on the log of the light, 4 grey levels up
+        # from black so that a near-black thread's noise does not swamp it
         rows = _traced_gaps(np.log(gray + 4.0), float(np.median(spacings)))
         gaps = np.concatenate(rows) if rows else np.empty(0)
     if len(gaps) < _MIN_STITCHES:
