@@ -11,14 +11,16 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 
 
 @contextlib.contextmanager
 def progress(total: int, label: str, *, shown: bool = True) -> Iterator[Callable[[], None]]:
     """Yield ``advance()`` for a bar over ``total`` items, gone when done (nothing is shown,
-    and rich is not imported, unless ``shown``)."""
-    if not shown:
+    and rich is not imported, unless ``shown`` and stderr is a terminal: a log or a pipe would
+    keep the bar's last line)."""
+    if not shown or not sys.stderr.isatty():
         yield lambda: None
         return
     from rich.progress import Progress
