@@ -127,6 +127,16 @@ def test_machine_fill_stitches_per_cm_and_length_cv(seed):
     assert result.stitch_length_cv == pytest.approx(truth["stitch_length_cv"], abs=0.05)
 
 
+def _bench_close_up(seed: int, label: str, kind: str) -> tuple[np.ndarray, dict, float]:
+    """A 384 px close-up drawn as the bench draws its stitch cases (the scale drawn too), its
+    truth and its px per mm."""
+    rng = np.random.default_rng(seed)
+    ppm = draw_px_per_mm(rng)
+    construction = draw_stitches(rng, label, px_per_mm=ppm, stitch_type=kind)
+    image, truth = render_stitch(rng, label, px_per_mm=ppm, size=384, construction=construction)
+    return image, truth, ppm
+
+
 def _stitch_errors(label: str, kind: str, ppm: float, seeds: range) -> tuple[list, list, int]:
     """Relative stitches/cm errors (where given), absolute length CV errors and how many
     photos were refused."""
@@ -231,12 +241,7 @@ def test_hand_work_withholds_stitches_per_cm_but_grades_it():
 def test_machine_length_cv_is_the_width_of_its_one_length(seed):
     # Chain loops where split and doubled loops (false and missed ends) spread the lengths
     # found: their interquartile range alone made the CV 0.24-0.29 against a true 0.01-0.02.
-    rng = np.random.default_rng(seed)
-    ppm = draw_px_per_mm(rng)
-    construction = draw_stitches(rng, "machine_chain", px_per_mm=ppm, stitch_type="chain")
-    image, truth = render_stitch(
-        rng, "machine_chain", px_per_mm=ppm, size=384, construction=construction
-    )
+    image, truth, ppm = _bench_close_up(seed, "machine_chain", "chain")
     result = measure_stitch(image, Calibration.from_px_per_mm(ppm))
     assert result.stitch_length_cv == pytest.approx(truth["stitch_length_cv"], abs=0.05)
     assert result.grade == "machine-regular"
@@ -246,12 +251,7 @@ def test_satin_columns_in_a_dark_and_a_light_thread_are_measured():
     # Maroon and cream columns side by side: against the whole photo's range of light the
     # stitch ends on the maroon thread dipped too little to count, and the photo was refused.
     # On the log of the light a dip is as deep on a dark thread as on a light one.
-    rng = np.random.default_rng(40072)
-    ppm = draw_px_per_mm(rng)
-    construction = draw_stitches(rng, "machine_embroidery", px_per_mm=ppm, stitch_type="lock_satin")
-    image, truth = render_stitch(
-        rng, "machine_embroidery", px_per_mm=ppm, size=384, construction=construction
-    )
+    image, truth, ppm = _bench_close_up(40072, "machine_embroidery", "lock_satin")
     result = measure_stitch(image, Calibration.from_px_per_mm(ppm))
     assert result.stitches_per_cm == pytest.approx(truth["stitches_per_cm"], rel=0.05)
     assert result.stitch_length_cv == pytest.approx(truth["stitch_length_cv"], abs=0.05)
@@ -271,12 +271,7 @@ def test_hand_length_cv_keeps_its_spread():
 def test_shallow_stitch_ends_are_taken_where_the_repeat_is_steady():
     # Fill in cream, maroon and near-black: each colour's stitch ends dip only a little
     # against the photo's whole range of light, but the machine's repeat is steady.
-    rng = np.random.default_rng(202640073)
-    ppm = draw_px_per_mm(rng)
-    construction = draw_stitches(rng, "machine_embroidery", px_per_mm=ppm, stitch_type="lock_fill")
-    image, truth = render_stitch(
-        rng, "machine_embroidery", px_per_mm=ppm, size=384, construction=construction
-    )
+    image, truth, ppm = _bench_close_up(202640073, "machine_embroidery", "lock_fill")
     result = measure_stitch(image[:256, :256], Calibration.from_px_per_mm(ppm))
     assert result.stitches_per_cm == pytest.approx(truth["stitches_per_cm"], rel=0.05)
     assert result.stitch_length_cv == pytest.approx(truth["stitch_length_cv"], abs=0.05)
