@@ -150,6 +150,7 @@ def _say(message: str, **options: Any) -> None:
 def _inspect_files(
     files: list[Path], model: str, threshold: float | None, device: str, batch_size: int
 ) -> list[Prediction | InspectionError]:
+    from craftvision.cli.progress import progress
     from craftvision.inspector import Inspector
 
     groups: dict[str, list[int]] = {}
@@ -169,8 +170,6 @@ def _inspect_files(
         for name in groups
     }
     results: list[Prediction | InspectionError | None] = [None] * len(files)
-    from craftvision.cli.progress import progress
-
     with progress(len(files), "inspecting", shown=len(files) > batch_size) as advance:
         try:
             for name, indices in groups.items():

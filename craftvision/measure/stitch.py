@@ -663,16 +663,22 @@ def measure_stitch(
                 found = _tile_stitches(corners[-1], spacings[-1])
                 if found is not None:
                     tiles.append(found)
-    rows = _traced_gaps(gray, float(np.median(spacings))) if spacings else []
-    gaps = np.concatenate(rows) if rows else np.empty(0)
-    if len(gaps) < _MIN_STITCHES:  # no steady repeat along the lines: the tracked rows
-        rows = [row for t in tiles for row in t.gaps]
+    spacing = float(np.median(spacings)) if spacings else None
+    # Stitch ends along the traced lines; where too few, along the rows tracked in the tiles
+    # (no steady repeat along the lines); where still too few, along the lines on the log of
+    # the light, 4 grey levels up from black so that a near-black thread's noise does not
+    # swamp it. Each source is read only where the one before falls short.
+    sources = (
+        lambda: _traced_gaps(gray, spacing) if spacing is not None else [],
+        lambda: [row for t in tiles for row in t.gaps],
+        lambda: _traced_gaps(np.log(gray + 4.0), spacing) if spacing is not None else [],
+    )
+    for source in sources:
+        rows = source()
         gaps = np.concatenate(rows) if rows else np.empty(0)
-    if len(gaps) < _MIN_STITCHES and spacings:  # on the log of the light, 4 grey levels up
-        # from black so that a near-black thread's noise does not swamp it
-        rows = _traced_gaps(np.log(gray + 4.0), float(np.median(spacings)))
-        gaps = np.concatenate(rows) if rows else np.empty(0)
-    if len(gaps) < _MIN_STITCHES:
+        if len(gaps) >= _MIN_STITCHES:
+            break
+    else:
         hint = "" if tiles or not angles else f" (threads under {_MIN_THREAD_PX:g} px wide)"
         raise MeasurementError(
             f"{label}: found too few stitches to measure{hint}; photograph the work with its "

@@ -153,22 +153,19 @@ def _thread_peaks(
         square = 1 - 0.5 * abs(abs(a.angle - b.angle) - math.pi / 2) / tolerance
         return square * math.sqrt(a.power * b.power) / (a.period * b.period)
 
-    readings = [
-        reading
-        for pair in sorted(pairs, key=score, reverse=True)
-        for reading in _readings(spec, band, pair)
-    ]
+    ranked = sorted(pairs, key=score, reverse=True)
+    # Read lazily: without a direction only the strongest pair's first reading is wanted.
+    readings = (reading for pair in ranked for reading in _readings(spec, band, pair))
     if along is None:
-        return readings[0]
+        return next(readings)
 
     def runs_along(pair: tuple[_Peak, _Peak]) -> bool:
         return min(_angle_between(p.angle + math.pi / 2, along) for p in pair) <= _ALONG
 
     found = next((pair for pair in readings if runs_along(pair)), None)
     if found is None:
-        runs = " and ".join(
-            f"{math.degrees(p.angle + math.pi / 2) % 180:.0f}°" for p in readings[0]
-        )
+        strongest = _readings(spec, band, ranked[0])[0]
+        runs = " and ".join(f"{math.degrees(p.angle + math.pi / 2) % 180:.0f}°" for p in strongest)
         raise MeasurementError(
             f"no threads found running within {math.degrees(_ALONG):.0f}° of the warp angle "
             f"given ({math.degrees(along) % 180:.0f}°); the strongest systems run at {runs}"
@@ -373,8 +370,8 @@ def measure_weave(
 
     ``warp_angle_deg`` is the direction the warp runs in the photo (degrees from the x axis,
     y down), and threads are sought along it; by default the system running closer to upright
-    is taken as the warp. Without
-    ``calibration`` threads per cm are withheld; pitches in px, CVs and the grade remain.
+    is taken as the warp. Without ``calibration`` threads per cm are withheld; pitches in px,
+    CVs and the grade remain.
 
     Raises:
         ImageReadError: the image cannot be read.
