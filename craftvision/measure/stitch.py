@@ -667,14 +667,14 @@ def measure_stitch(
     # Stitch ends along the traced lines; where too few, along the rows tracked in the tiles
     # (no steady repeat along the lines); where still too few, along the lines on the log of
     # the light, 4 grey levels up from black so that a near-black thread's noise does not
-    # swamp it. Each source is read only where the one before falls short.
-    sources = (
+    # swamp it. Each is tried only where the one before falls short.
+    finders = (
         lambda: _traced_gaps(gray, spacing) if spacing is not None else [],
         lambda: [row for t in tiles for row in t.gaps],
         lambda: _traced_gaps(np.log(gray + 4.0), spacing) if spacing is not None else [],
     )
-    for source in sources:
-        rows = source()
+    for find in finders:
+        rows = find()
         gaps = np.concatenate(rows) if rows else np.empty(0)
         if len(gaps) >= _MIN_STITCHES:
             break
