@@ -64,3 +64,17 @@ def test_mirrored_strip_keeps_its_fibre() -> None:
     assert reference.n_fibres == mirrored.n_fibres == 1
     assert mirrored.mean_diameter_um == pytest.approx(reference.mean_diameter_um, rel=0.02)
     assert mirrored.fibres[0].length_px == pytest.approx(reference.fibres[0].length_px, abs=2)
+
+
+def test_arc_of_an_air_bubble_ring_is_not_a_fibre() -> None:
+    """Found by the property test above: mirrored, part of an air-bubble ring cut off by the
+    strip's edge and by the fibre it crosses turns only 67°, short of the turn that rejects a
+    whole ring, and was taken for a second, 5.6 µm fibre."""
+    image, truth = render_fibre(
+        np.random.default_rng(125), "synthetic", um_per_px=0.5, layout="strip"
+    )
+    calibration = Calibration.from_um_per_px(0.5)
+    for shown in (image, np.ascontiguousarray(image[:, ::-1])):
+        result = measure_fibres(shown, calibration)
+        assert result.n_fibres == 1
+        assert result.mean_diameter_um == pytest.approx(truth["diameter_um"], abs=0.5)

@@ -5,7 +5,8 @@ two edges, step by step, straight on through crossings. Every pixel along a fibr
 cross-section whose edges are located to sub-pixel precision (the outermost steep rise of
 optical density: a medulla inside may be steeper); a cross-section counts only where both edges
 are sharp and lie on clean background (no crossing fibre, no debris touching it). A trace is a
-fibre only if it is long, steady in width, stiff (air-bubble rings turn round) and in focus.
+fibre only if it is long, steady in width, stiff (air-bubble rings turn round, and an arc cut from one lies on a
+circle that is dark all round) and in focus.
 
 Example:
     >>> import numpy as np
@@ -31,6 +32,11 @@ _ALONG = np.arange(-2, 3, dtype=np.float32)[:, None]  # profiles are averaged ov
 _MIN_LENGTH_PX = 40.0
 _MAX_BLUR_PX = 2.5  # edge blur (Gaussian sigma) beyond which a fibre is out of focus
 _MAX_TURN_DEG = 100.0  # fibres are stiff at this scale; air-bubble rings turn all the way round
+# A trace that turns this far along a circle that runs dark all round the field (this share of
+# it, and more of it than the trace) is an arc of an air-bubble ring cut off by a crossing or
+# the field's edge; a bent fibre leaves its circle.
+_RING_TURN_DEG = 30.0
+_RING_DARK = 0.8
 
 
 def _slope_noise(noise: float) -> float:
@@ -253,6 +259,34 @@ def _resample(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     return pts, tan, float(np.degrees(heading.max() - heading.min()))
 
 
+def _on_ring(mask: np.ndarray, pts: np.ndarray, width: float) -> bool:
+    """Whether a trace is an arc of an air-bubble ring: it keeps to a circle (within a tenth
+    of its width) that runs through the mask for most of its length in the field.
+
+    Example:
+        >>> mask = np.zeros((200, 200), np.uint8)
+        >>> _ = cv2.circle(mask, (100, 100), 80, 1, 9)
+        >>> t = np.radians(np.arange(200, 290))
+        >>> _on_ring(mask, np.stack([100 + 80 * np.cos(t), 100 + 80 * np.sin(t)], 1), 9.0)
+        True
+    """
+    x, y = pts[:, 0], pts[:, 1]
+    design = np.stack([x, y, np.ones_like(x)], axis=1)
+    (a, b, c), *_ = np.linalg.lstsq(design, -(x * x + y * y), rcond=None)
+    cx, cy = -a / 2, -b / 2
+    radius = math.sqrt(max(cx * cx + cy * cy - c, 0.0))
+    if np.sqrt(np.mean((np.hypot(x - cx, y - cy) - radius) ** 2)) > 0.1 * width:
+        return False
+    theta = np.linspace(0, 2 * np.pi, max(64, int(2 * np.pi * radius)), endpoint=False)
+    rx, ry = np.round(cx + radius * np.cos(theta)), np.round(cy + radius * np.sin(theta))
+    h, w = mask.shape
+    inside = (rx >= 0) & (rx < w) & (ry >= 0) & (ry < h)
+    if inside.sum() < 1.5 * len(pts):
+        return False
+    dark = mask[ry[inside].astype(int), rx[inside].astype(int)]
+    return bool(dark.mean() >= _RING_DARK)
+
+
 # --------------------------------------------------------------------------- cross-sections
 
 
@@ -408,6 +442,8 @@ def find_fibres(od: np.ndarray, noise: float) -> list[FoundFibre]:
         cv2.polylines(done, line, False, 1, max(3, round(0.3 * width)))
         pts, tan, turning = _resample(points)
         if len(pts) < max(_MIN_LENGTH_PX, 2 * width) or turning > _MAX_TURN_DEG:
+            continue
+        if turning > _RING_TURN_DEG and _on_ring(mask, pts, width):
             continue
         sec = _sections(od, pts, tan, width, noise)
         ok = sec.ok
