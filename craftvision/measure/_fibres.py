@@ -5,8 +5,8 @@ two edges, step by step, straight on through crossings. Every pixel along a fibr
 cross-section whose edges are located to sub-pixel precision (the outermost steep rise of
 optical density: a medulla inside may be steeper); a cross-section counts only where both edges
 are sharp and lie on clean background (no crossing fibre, no debris touching it). A trace is a
-fibre only if it is long, steady in width, stiff (air-bubble rings turn round, and an arc cut from one lies on a
-circle that is dark all round) and in focus.
+fibre only if it is long, steady in width, stiff (air-bubble rings turn round, and an arc cut
+from one lies on a circle that is dark all round) and in focus.
 
 Example:
     >>> import numpy as np
