@@ -3,7 +3,10 @@
 Fibres are seeded from the regions unlike the background, thinnest first, and traced by their
 two edges, step by step, straight on through crossings. Every pixel along a fibre gives a
 cross-section whose edges are located to sub-pixel precision (the outermost steep rise of
-optical density: a medulla inside may be steeper); a cross-section counts only where both edges
+optical density: a medulla inside may be steeper), then moved, fibre by fibre, to where a model
+of a blurred edge with a dark rim, fitted to the fibre's mean edge profile, puts them (the rim
+pulls the steepest rise outward: fibres read 0.2-0.4 px wide without it; over the bench's 500
+fields the median error went from +0.19 to +0.05 µm); a cross-section counts only where both edges
 are sharp and lie on clean background (no crossing fibre, no debris touching it). A trace is a
 fibre only if it is long, steady in width, stiff (air-bubble rings turn round, and an arc cut
 from one lies on a circle that is dark all round) and in focus.
@@ -20,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from dataclasses import dataclass
@@ -287,6 +291,74 @@ def _on_ring(mask: np.ndarray, pts: np.ndarray, width: float) -> bool:
     return bool(dark.mean() >= _RING_DARK)
 
 
+# --------------------------------------------------------------------------- edge model
+
+# A fibre's edge seen in optical density: a dark rim (its Becke line) along the inside of the
+# edge, fading inward over about a micrometre, over the body's rise (a cylinder's thickness
+# rises as the square root of the depth in from its edge), blurred by the optics. The rim
+# pulls the steepest rise outward, by up to half a px on each side (fibres read 0.2-0.4 px too
+# wide), so each fibre's edges are placed where this model, fitted to its mean edge profile,
+# puts them.
+_EDGE_U = np.arange(-4.0, 3.01, _STEP)  # px in from a located edge that the model is fitted to
+_SHIFTS = np.arange(-1.5, 1.501, 0.05)  # px in from the located edge that the model is tried at
+_BLURS = np.concatenate([np.arange(0.2, 1.55, 0.1), [1.8, 2.2, 2.6, 3.0]])  # Gaussian sigma, px
+_RIMS = np.array([0.3, 0.45, 0.6, 0.8, 1.0, 1.3, 1.7, 2.2, 3.0, 4.0])  # px over which a rim fades
+
+
+@functools.lru_cache(maxsize=1)
+def _edge_residuals() -> np.ndarray:
+    """The edge model's residual operators (I - B B+), per shift, blur and rim width.
+
+    B's columns are the background, the rim and the body, blurred and shifted; the amplitudes
+    are free (a rim may be dark, bright or absent).
+    """
+    fine = np.arange(-30.0, 30.0, 0.05)
+    depth = np.maximum(fine, 0.0)
+    bases = []
+    for blur in _BLURS:
+        kernel = np.exp(-0.5 * (np.arange(-6 * blur, 6 * blur + 1e-9, 0.05) / blur) ** 2)
+        kernel /= kernel.sum()
+        body = np.convolve(np.sqrt(depth), kernel, "same")
+        for rim in _RIMS:
+            line = np.convolve(
+                np.where(fine > 0, np.exp(-((depth / rim) ** 2)), 0.0), kernel, "same"
+            )
+            u = _EDGE_U[None, :] - _SHIFTS[:, None]
+            bases.append(
+                np.stack([np.ones_like(u), np.interp(u, fine, line), np.interp(u, fine, body)], -1)
+            )
+    basis = np.concatenate(bases)
+    eye = np.eye(len(_EDGE_U))
+    return (eye - basis @ np.linalg.pinv(basis)).astype(np.float32)
+
+
+def _edge_shift(profile: np.ndarray) -> float:
+    """How far in (px) the edge model, fitted to ``profile`` (sampled at ``_EDGE_U``), puts
+    the edge.
+
+    Example:
+        >>> x = np.arange(-20.0, 20.0, 0.05)  # px; the edge is 0.4 px in
+        >>> depth = np.clip(x - 0.4, 0, None)
+        >>> od = np.where(depth > 0, 0.3 * np.exp(-((depth / 0.8) ** 2)), 0) + 0.1 * np.sqrt(depth)
+        >>> seen = cv2.GaussianBlur(od[None], (0, 0), 1.2 / 0.05, sigmaY=1e-3)[0]
+        >>> round(_edge_shift(np.interp(_EDGE_U, x, seen)), 2)
+        0.4
+    """
+    res = _edge_residuals() @ profile.astype(np.float32)
+    best = int(np.argmin((res * res).sum(axis=-1)))
+    return float(_SHIFTS[best % len(_SHIFTS)])
+
+
+def _edge_profiles(prof: np.ndarray, s: np.ndarray, edges: np.ndarray, inward: float) -> np.ndarray:
+    """Each profile's optical density at ``_EDGE_U`` in from its edge (``inward``: +1 for a
+    left edge, -1 for a right one), by linear interpolation over the samples at ``s``."""
+    at = (edges[:, None] + inward * _EDGE_U[None, :] - s[0]) / _STEP
+    i0 = np.clip(np.floor(at).astype(int), 0, len(s) - 2)
+    f = np.clip(at - i0, 0.0, 1.0)
+    rows = np.arange(len(prof))[:, None]
+    return prof[rows, i0] * (1 - f) + prof[rows, i0 + 1] * f
+
+
 # --------------------------------------------------------------------------- cross-sections
 
 
@@ -373,6 +445,9 @@ def _sections(
         mean = (prof * out).sum(axis=1) / np.maximum(count, 1)
         peak = np.where(out, np.abs(prof), 0.0).max(axis=1)
         ok &= (count >= 1) & (np.abs(mean) < level) & (peak < 2 * level)
+    if ok.any():  # the edge model, fitted to the mean profile of each side's clean edges
+        left = left + _edge_shift(_edge_profiles(prof[ok], s, left[ok], 1.0).mean(axis=0))
+        right = right - _edge_shift(_edge_profiles(prof[ok], s, right[ok], -1.0).mean(axis=0))
     return _Sections(left, right, ok, np.maximum(bl, br))
 
 
