@@ -8,7 +8,8 @@ Prints the acceptance figures of the measurement issue:
 - sample mean over ~200 fibres of one population (target within 0.3 µm);
 - weave threads per cm (target within 3 %) against the density in the photo, and against the
   shawl's nominal density, and the spacing CV, by class;
-- stitch length CV (target within 0.05) and stitches per cm (target within 5 %), by type;
+- stitch length CV (target within 0.05), stitches per cm (target within 5 %) and stitch
+  length where given, by type;
 - calibration from a rendered stage micrometer (target within 1 %);
 - time to measure a 1280x960 fibre field on one core (target < 0.5 s).
 
@@ -191,6 +192,9 @@ def _stitch_case(seed: int) -> dict:
         "per_cm": math.nan
         if r.stitches_per_cm is None
         else r.stitches_per_cm / t["stitches_per_cm"] - 1,
+        "length": math.nan
+        if r.stitch_length_mm is None
+        else r.stitch_length_mm / t["stitch_length_mm"] - 1,
         "cv": r.stitch_length_cv - t["stitch_length_cv"],
         "grade_right": (r.grade == "hand-irregular") == (kind in HAND_TYPES),
         "work_right": r.work == ("columns" if kind in COLUMN_TYPES else "rows"),
@@ -317,12 +321,15 @@ def _report_stitch(stitches: list[dict], figures: dict) -> None:
         cases = [s for s in stitches if s["type"] == kind]
         ok = [s for s in cases if not s["failed"]]
         given = np.array([s["per_cm"] for s in ok if math.isfinite(s["per_cm"])])
+        lengths = np.array([s["length"] for s in ok if math.isfinite(s["length"])])
         cv = np.array([s["cv"] for s in ok])
         both = sum(abs(s["per_cm"]) <= 0.05 and abs(s["cv"]) <= 0.05 for s in ok)
         figures[f"stitch_{kind}"] = {
             "per_cm_given": len(given),
             "per_cm_median_abs_rel_error": float(np.median(np.abs(given))) if len(given) else None,
             "per_cm_within_5pct": int(np.sum(np.abs(given) <= 0.05)),
+            "length_given": len(lengths),
+            "length_within_5pct": int(np.sum(np.abs(lengths) <= 0.05)),
             "cv_median_abs_error": float(np.median(np.abs(cv))) if ok else None,
             "both_within": both / len(cases),
             "failed": len(cases) - len(ok),
@@ -336,10 +343,15 @@ def _report_stitch(stitches: list[dict], figures: dict) -> None:
             if len(given)
             else "stitches/cm withheld for all"
         )
+        length = (
+            f"length given for {len(lengths)}, within 5 % {_pct(lengths, 0.05)}"
+            if len(lengths)
+            else "length withheld for all"
+        )
         print(
-            f"stitch {kind}: {len(ok)} of {len(cases)} measured; {density}; length CV median "
-            f"|error| {np.median(np.abs(cv)):.3f} (within 0.05 {_pct(cv, 0.05)}); grade right "
-            f"{100 * np.mean([s['grade_right'] for s in ok]):.0f} %; laid as "
+            f"stitch {kind}: {len(ok)} of {len(cases)} measured; {density}; {length}; length CV "
+            f"median |error| {np.median(np.abs(cv)):.3f} (within 0.05 {_pct(cv, 0.05)}); grade "
+            f"right {100 * np.mean([s['grade_right'] for s in ok]):.0f} %; laid as "
             f"{'columns' if kind in COLUMN_TYPES else 'rows'} seen in "
             f"{100 * np.mean([s['work_right'] for s in ok]):.0f} %; both targets met in "
             f"{100 * figures[f'stitch_{kind}']['both_within']:.0f} % of all"

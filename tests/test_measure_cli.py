@@ -130,7 +130,7 @@ def test_sample_reasons_cite_the_fibre_diameter(model, mean, sd, verdict, reason
     assert result.to_dict()["measurements"]["fibre"]["mean_um"] == mean
 
 
-def test_measure_stitch_says_why_hand_work_has_no_stitches_per_cm(tmp_path):
+def test_measure_stitch_says_why_hand_work_has_no_stitches_per_cm_or_length(tmp_path):
     from craftvision.datasets.synth.stitch import draw_construction, render_stitch
 
     rng = np.random.default_rng(5)
@@ -139,11 +139,12 @@ def test_measure_stitch_says_why_hand_work_has_no_stitches_per_cm(tmp_path):
     photo = _write(tmp_path / "sozni.png", image)
     run = runner.invoke(app, ["measure", "stitch", str(photo), "--px-per-mm", "25"])
     assert run.exit_code == 0, run.output
-    assert "1 photo(s): stitches per cm withheld: the stitch lengths" in run.output
+    assert "1 photo(s): stitches per cm and stitch length withheld: the stitch" in run.output
     assert "hand-irregular" in run.output
     as_json = runner.invoke(app, ["measure", "stitch", str(photo), "--px-per-mm", "25", "--json"])
     record, summary = (json.loads(line) for line in as_json.stdout.splitlines())
     assert record["stitches_per_cm"] is None and summary["stitches_per_cm"] is None
+    assert record["stitch_length_mm"] is None and summary["stitch_length_mm"] is None
     assert summary["grade"] == "hand-irregular"
 
 

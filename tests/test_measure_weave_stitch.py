@@ -14,7 +14,7 @@ from craftvision.datasets.synth.stitch import render_sample as render_stitches
 from craftvision.datasets.synth.weave import render_weave
 from craftvision.errors import MeasurementError
 from craftvision.measure import Calibration, measure_stitch, measure_weave
-from craftvision.measure.stitch import UNRESOLVED, UNSTEADY, StitchResult
+from craftvision.measure.stitch import ACROSS_COLUMNS, UNRESOLVED, UNSTEADY, StitchResult
 from craftvision.measure.stitch import regularity_grade as stitch_grade
 from craftvision.measure.weave import regularity_grade as weave_grade
 
@@ -172,6 +172,21 @@ def test_long_fill_stitches_are_followed_across_the_photo():
     assert np.max(np.abs(cv)) < 0.05
 
 
+@pytest.mark.parametrize(
+    ("label", "kind"), [("machine_chain", "chain"), ("machine_embroidery", "lock_fill")]
+)
+def test_machine_rows_give_stitch_length_within_five_percent(label, kind):
+    given = 0
+    for seed in range(3):
+        image, truth = _close_up(label, kind, 30.0, seed)
+        result = measure_stitch(image, Calibration.from_px_per_mm(30.0))
+        assert (result.stitch_length_mm is None) == (result.stitches_per_cm is None)
+        if result.stitch_length_mm is not None:
+            given += 1
+            assert result.stitch_length_mm == pytest.approx(truth["stitch_length_mm"], rel=0.05)
+    assert given >= 2
+
+
 def test_machine_satin_counts_both_legs_of_the_zigzag():
     # Each needle hole is shared by two stitches: counted at the column's edge, half are missed.
     per_cm, cv, unmeasured = _stitch_errors("machine_embroidery", "lock_satin", 25.0, range(4))
@@ -211,7 +226,8 @@ def test_satin_column_not_seen_even_across_its_middle_is_not_counted():
     image, _ = _close_up("machine_embroidery", "lock_satin", 18.0, 5)
     result = measure_stitch(image, Calibration.from_px_per_mm(18.0))
     assert result.grade == "machine-regular" and result.work == "columns"
-    assert result.stitches_per_cm is None and result.withheld == UNRESOLVED
+    assert result.stitches_per_cm is None and result.stitch_length_mm is None
+    assert result.withheld == f"{UNRESOLVED}; {ACROSS_COLUMNS}"
     assert "zigzag" in result.to_dict()["note"]
 
 
@@ -219,21 +235,26 @@ def test_the_reason_for_withholding_follows_the_grade():
     machine = StitchResult("a.png", 30.0, 0.02, None, "columns", 1.0, 80, 15.0)
     intermediate = StitchResult("b.png", 30.0, 0.11, None, "rows", 1.0, 80, 15.0)
     counted = StitchResult("c.png", 30.0, 0.02, 3.0, "columns", 1.0, 80, 15.0)
+    column = StitchResult("d.png", None, 0.02, 3.0, "columns", 1.0, 80, 15.0)
     assert machine.withheld == UNRESOLVED and intermediate.withheld == UNSTEADY
     assert counted.withheld is None and counted.to_dict()["note"] is None
+    assert column.withheld == ACROSS_COLUMNS and column.stitch_length_mm is None
+    assert column.stitches_per_cm == pytest.approx(50.0)
 
 
-def test_hand_work_withholds_stitches_per_cm_but_grades_it():
+def test_hand_work_withholds_stitches_per_cm_and_length_but_grades_it():
     # Hand lengths varying by 15-30 % leave no steady step between stitches: the steps found
-    # were 2-7x too long, so stitches per cm are withheld, with a note, and the grade is kept.
+    # were 2-7x too long and the lengths 1.3-2.2x, so both are withheld, with a note, and the
+    # length CV and grade are kept.
     image, truth = _close_up("sozni_hand", "satin", 25.0, 5)
     result = measure_stitch(image, Calibration.from_px_per_mm(25.0))
     assert result.grade == "hand-irregular"
     assert result.stitch_length_cv == pytest.approx(truth["stitch_length_cv"], abs=0.05)
     assert result.stitch_pitch_px is None and result.stitches_per_cm is None
     record = result.to_dict()
-    assert record["stitches_per_cm"] is None and record["stitch_length_mm"] > 0
-    assert "stitches per cm withheld" in record["note"]
+    assert record["stitches_per_cm"] is None and record["stitch_length_mm"] is None
+    assert record["stitch_length_px"] is None
+    assert "stitches per cm and stitch length withheld" in record["note"]
     assert "calibration" not in record["note"]
 
 
