@@ -44,6 +44,17 @@ def test_dark_rim_along_the_edges_does_not_widen_fibres():
     assert abs(np.mean(errors)) < 0.15
 
 
+def test_a_trace_over_fibres_lying_side_by_side_does_not_hide_them():
+    """A trace from a narrow seed that runs along the outer edges of fibres lying side by side
+    is no fibre, and the fibres under it are still traced from their own seeds (of four here,
+    only two were found while such a trace was kept as done)."""
+    image, truth = render_fibre(np.random.default_rng(151), "synthetic", um_per_px=0.5, size=320)
+    result = measure_fibres(image, HALF)
+    assert result.n_fibres >= 3
+    for fibre in result.fibres:
+        assert min(abs(fibre.diameter_um - d) for d in truth["diameters_um"]) < 0.5
+
+
 @pytest.mark.parametrize(("seed", "label", "um_per_px"), [(5, "wool", 0.85), (3, "pashmina", 0.5)])
 def test_field_finds_each_fibre_through_crossings(seed, label, um_per_px):
     image, truth = render_fibre(np.random.default_rng(seed), label, um_per_px=um_per_px, size=384)
