@@ -181,3 +181,19 @@ def test_an_interrupted_measure_reports_what_it_measured(tmp_path, monkeypatch):
     assert [r["path"].rsplit("/", 1)[-1] for r in records] == ["chain-0.png"]
     assert summary["n_images"] == 1 and records[0]["stitches_per_cm"] > 0
     assert "interrupted: 1 of 3 photo(s) measured" in " ".join(run.stderr.split())
+
+
+def test_table_figures_keep_three_significant_digits():
+    from craftvision.cli.table import figure
+
+    assert [figure(v) for v in (9.0, 9.684, 0.04306, 0.0, 157.8, 1234.0)] == [
+        "9.00",
+        "9.68",
+        "0.0431",
+        "0.00",
+        "158",
+        "1234",
+    ]
+    assert (
+        figure(None) == "-" and figure(3) == "3" and figure("machine-regular") == "machine-regular"
+    )

@@ -55,12 +55,13 @@ def _styled(verdict: str) -> str:
 
 def _figures(measurements: dict[str, Any]) -> str:
     """A photo's headline measurement, for the table."""
+    from craftvision.cli.table import figure
+
     if "error" in measurements:
         return "not measured"
 
     def show(key: str) -> str:
-        value = measurements.get(key)
-        return "-" if value is None else f"{value:.3g}"
+        return figure(measurements.get(key))
 
     if measurements.get("modality") == "fibre":
         return f"{measurements['n_fibres']} fibre(s), mean {show('mean_diameter_um')} µm"

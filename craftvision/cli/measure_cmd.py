@@ -15,7 +15,7 @@ from rich.table import Table
 
 from craftvision.cli.console import err_console
 from craftvision.cli.scale_options import px_per_mm_option, um_per_px_option
-from craftvision.cli.table import folding_table
+from craftvision.cli.table import figure, folding_table
 
 MODALITIES = ("fibre", "weave", "stitch")
 # Per modality: the per-photo columns of the table, as (heading, key in the result's dict);
@@ -44,12 +44,6 @@ _COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
 def _table(modality: str, records: list[dict[str, Any]]) -> Table:
     headings = [heading for heading, _ in _COLUMNS[modality]]
     table = folding_table(["file", *headings], right=set(headings) - {"grade"})
@@ -59,7 +53,7 @@ def _table(modality: str, records: list[dict[str, Any]]) -> Table:
             row = ["[bold magenta]error[/]"] + [""] * (len(_COLUMNS[modality]) - 1)
             table.add_row(name, *row)
             continue
-        table.add_row(name, *(_cell(record.get(key)) for _, key in _COLUMNS[modality]))
+        table.add_row(name, *(figure(record.get(key)) for _, key in _COLUMNS[modality]))
     return table
 
 
@@ -81,23 +75,23 @@ def _summary_lines(modality: str, sample: Any) -> list[str]:
     if modality == "fibre":
         unit = sample.unit
         lines = [
-            f"{sample.n_fibres} fibres in {sample.n_images} image(s): mean {_cell(sample.mean)} "
-            f"{unit}, SD {_cell(sample.sd)} {unit}, CV {_cell(sample.cv_percent)} %, "
-            f"over 30 µm {_cell(sample.over_30_percent)} %",
-            f"scale interval {_cell(sample.mean_scale_interval)} {unit} "
-            f"({_cell(sample.scale_ratio)} of the diameter)",
+            f"{sample.n_fibres} fibres in {sample.n_images} image(s): mean {figure(sample.mean)} "
+            f"{unit}, SD {figure(sample.sd)} {unit}, CV {figure(sample.cv_percent)} %, "
+            f"over 30 µm {figure(sample.over_30_percent)} %",
+            f"scale interval {figure(sample.mean_scale_interval)} {unit} "
+            f"({figure(sample.scale_ratio)} of the diameter)",
         ]
     elif modality == "weave":
         lines = [
-            f"warp {_cell(summary['threads_per_cm_warp'])} /cm, weft "
-            f"{_cell(summary['threads_per_cm_weft'])} /cm, "
-            f"spacing CV {_cell(summary['spacing_cv'])}"
+            f"warp {figure(summary['threads_per_cm_warp'])} /cm, weft "
+            f"{figure(summary['threads_per_cm_weft'])} /cm, "
+            f"spacing CV {figure(summary['spacing_cv'])}"
         ]
     else:
         lines = [
-            f"{_cell(summary['stitches_per_cm'])} stitches/cm, length "
-            f"{_cell(summary['stitch_length_mm'])} mm, CV {_cell(summary['stitch_length_cv'])}, "
-            f"angle SD {_cell(summary['angle_sd_deg'])}°"
+            f"{figure(summary['stitches_per_cm'])} stitches/cm, length "
+            f"{figure(summary['stitch_length_mm'])} mm, CV {figure(summary['stitch_length_cv'])}, "
+            f"angle SD {figure(summary['angle_sd_deg'])}°"
         ]
     lines.append(f"grade: {summary['grade']} — {summary['rule']}")
     return lines
