@@ -9,7 +9,8 @@ Prints the acceptance figures of the measurement issue:
 - weave threads per cm (target within 3 %) against the density in the photo, and against the
   shawl's nominal density, and the spacing CV, by class;
 - stitch length CV (target within 0.05), stitches per cm (target within 5 %) and stitch
-  length where given, by type;
+  length where given, and the angle spread against the truth's, by type; how often machine
+  work is graded hand-irregular and hand work machine-regular;
 - calibration from a rendered stage micrometer (target within 1 %);
 - time to measure a 1280x960 fibre field on one core (target < 0.5 s).
 
@@ -196,7 +197,10 @@ def _stitch_case(seed: int) -> dict:
         if r.stitch_length_mm is None
         else r.stitch_length_mm / t["stitch_length_mm"] - 1,
         "cv": r.stitch_length_cv - t["stitch_length_cv"],
+        "grade": r.grade,
         "grade_right": (r.grade == "hand-irregular") == (kind in HAND_TYPES),
+        "angle": r.angle_sd_deg,
+        "true_angle": t["angle_sd_deg"],
         "work_right": r.work == ("columns" if kind in COLUMN_TYPES else "rows"),
     }
 
@@ -354,13 +358,25 @@ def _report_stitch(stitches: list[dict], figures: dict) -> None:
             f"right {100 * np.mean([s['grade_right'] for s in ok]):.0f} %; laid as "
             f"{'columns' if kind in COLUMN_TYPES else 'rows'} seen in "
             f"{100 * np.mean([s['work_right'] for s in ok]):.0f} %; both targets met in "
-            f"{100 * figures[f'stitch_{kind}']['both_within']:.0f} % of all"
+            f"{100 * figures[f'stitch_{kind}']['both_within']:.0f} % of all; angle SD median "
+            f"{np.median([s['angle'] for s in ok]):.2f}° (truth "
+            f"{np.median([s['true_angle'] for s in ok]):.2f}°)"
         )
     given = [s for s in stitches if not s["failed"] and math.isfinite(s["per_cm"])]
     right = sum(abs(s["per_cm"]) <= 0.05 for s in given)
     print(
         f"stitch: stitches/cm given for {len(given)} of {len(stitches)} photos, within 5 % in "
         f"{right} ({100 * right / max(len(given), 1):.0f} % of those given)"
+    )
+    measured = [s for s in stitches if not s["failed"]]
+    machine = [s for s in measured if s["type"] not in HAND_TYPES]
+    hand = [s for s in measured if s["type"] in HAND_TYPES]
+    figures["stitch_machine_graded_hand"] = sum(s["grade"] == "hand-irregular" for s in machine)
+    figures["stitch_hand_graded_machine"] = sum(s["grade"] == "machine-regular" for s in hand)
+    print(
+        f"stitch grade: machine work graded hand-irregular in "
+        f"{figures['stitch_machine_graded_hand']} of {len(machine)} photos, hand work graded "
+        f"machine-regular in {figures['stitch_hand_graded_machine']} of {len(hand)}"
     )
 
 

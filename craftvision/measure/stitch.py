@@ -38,7 +38,10 @@ found, and the step is half the spacing between the pairs; where the middle is w
 found even, whether each crest is one thread or a pair is not known, and stitches per cm are
 withheld. These tracked rows also give the stitch lengths where the traced
 lines show no steady repeat. The angle spread is the SD of the tiles' stitch directions about
-their smooth trend.
+their smooth trend: how steady the direction of the work is from one part of the photo to
+another. It does not resolve one stitch's slant against its neighbours': a hand's per-stitch
+spread (3.5-4° in the bench's renders) averages away within a tile and reads 0.3-0.5°, as
+machine work does.
 
 Stitches per cm are given for work graded machine-regular (length CV 8 % or less) alone: hand
 lengths that vary by 15-30 % leave no steady repeat along the rows, and the steps found between
