@@ -154,6 +154,14 @@ def test_every_verb_has_help_with_an_example():
         assert result.exit_code == 0 and "Example" in result.output, verb
 
 
+def test_help_describes_each_argument():
+    # click 8.5 keeps a parameter's help on the base class, and typer before 0.26 then drops an
+    # argument's help from the panel: `measure --help` listed MODALITY and PATHS bare.
+    result = runner.invoke(app, ["measure", "--help"], terminal_width=120)
+    assert "What the photos show: fibre, weave or stitch." in result.output
+    assert "Image files, folders (recursive) or globs." in result.output
+
+
 def test_console_script_builds_only_the_verb_it_runs():
     from craftvision.cli.application import VERBS, app_for
 
