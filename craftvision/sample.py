@@ -236,8 +236,10 @@ def inspect_sample(
     ``source`` is a folder (photos under ``fibre/``, ``weave/``, ``stitch/``), a list of such
     photos, or a CSV manifest with a ``modality`` column. ``models`` maps a modality to a bundle
     name or path; by default each modality uses the shipped model of that modality.
-    ``calibration`` (a ``craftvision.measure.Calibration`` or a profile file) adds every photo's
-    measurements and the sample's, which the verdict's reasons cite.
+    ``calibration`` (a ``craftvision.measure.Calibration``, a profile file, or
+    ``craftvision.measure.Scales`` for a scale per modality) adds every photo's measurements
+    and the sample's, which the verdict's reasons cite; a modality without a scale is not
+    measured.
     """
     from craftvision.inspector import Inspector
     from craftvision.models.zoo import available_models
@@ -262,7 +264,7 @@ def inspect_sample(
                 f"but it was given {modality} photos"
             )
         results[modality] = inspector.predict(paths, on_error="record")
-    measurements = _measure(groups, results, calibration) if calibration is not None else {}
+    measurements = _measure(groups, results, calibration) if calibration else {}
     return aggregate(results, sample_id=sample_id, measurements=measurements)
 
 
@@ -273,11 +275,16 @@ def _measure(
 ) -> dict[str, Any]:
     """Measure every photo; attach each photo's figures to its prediction (in place) and
     return each modality's summary."""
-    from craftvision.measure import measure_paths, resolve_calibration, summarise
+    from craftvision.measure import Scales, measure_paths, resolve_calibration, summarise
 
-    scale = resolve_calibration(calibration)
+    scales = (
+        calibration if isinstance(calibration, Scales) else Scales(resolve_calibration(calibration))
+    )
     summaries: dict[str, Any] = {}
     for modality, paths in groups.items():
+        scale = scales.of(modality)
+        if scale is None:
+            continue
         measured = measure_paths(modality, paths, scale)
         results[modality] = [
             replace(prediction, measurements=figures.to_dict())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -17,6 +18,7 @@ from craftvision.sample import aggregate
 from craftvision.types import Prediction, Verdict
 
 runner = CliRunner()
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
 def _write(path, image):
@@ -196,4 +198,56 @@ def test_table_figures_keep_three_significant_digits():
     ]
     assert (
         figure(None) == "-" and figure(3) == "3" and figure("machine-regular") == "machine-regular"
+    )
+
+
+def test_a_scale_the_photos_cannot_have_been_taken_at_is_refused(tmp_path):
+    # A microscope's 0.5 µm per pixel applied to a weave close-up read thousands of threads
+    # per cm; the photo is refused with what to do instead.
+    from craftvision.errors import CalibrationError
+    from craftvision.measure import check_scale, measure_paths
+
+    check_scale("fibre", Calibration.from_um_per_px(0.5))
+    check_scale("weave", Calibration.from_px_per_mm(20.0))
+    with pytest.raises(CalibrationError, match="microscope's scale; weave photos"):
+        check_scale("weave", Calibration.from_um_per_px(0.5))
+    with pytest.raises(CalibrationError, match="close-up camera's scale; fibre photos"):
+        check_scale("fibre", Calibration.from_px_per_mm(20.0))
+    (error,) = measure_paths("stitch", [tmp_path / "a.png"], Calibration.from_um_per_px(0.5))
+    assert "own calibration" in error.error
+    run = runner.invoke(app, ["measure", "weave", str(SAMPLES / "weave"), "--um-per-px", "0.5"])
+    assert isinstance(run.exception, CalibrationError) and not run.stdout
+
+
+def test_scales_are_given_per_modality():
+    from craftvision.errors import CalibrationError
+    from craftvision.measure import Scales
+
+    scales = Scales.parse(um_per_px=["fibre=0.5"], px_per_mm=["weave=12.3", "20"])
+    assert scales.of("fibre").um_per_px == 0.5
+    assert scales.of("weave").px_per_mm == pytest.approx(12.3)
+    assert scales.of("stitch").px_per_mm == pytest.approx(20.0)
+    assert not Scales.parse() and Scales.parse(px_per_mm=["stitch=20"]).of("weave") is None
+    with pytest.raises(CalibrationError, match="Did you mean 'fibre'"):
+        Scales.parse(um_per_px=["fiber=0.5"])
+    with pytest.raises(CalibrationError, match="given already"):
+        Scales.parse(um_per_px=["fibre=0.5"], px_per_mm=["fibre=2000"])
+    with pytest.raises(CalibrationError, match="wants a number"):
+        Scales.parse(px_per_mm=["weave=twelve"])
+
+
+def test_inspect_measures_each_modality_at_its_own_scale():
+    product = ["inspect", "--sample", str(SAMPLES / "product"), "--json"]
+    run = runner.invoke(
+        app, [*product, "--um-per-px", "fibre=0.5", "--px-per-mm", "weave=12", "--px-per-mm", "20"]
+    )
+    assert run.exit_code == 0, run.output
+    record = json.loads(run.stdout)
+    assert set(record["measurements"]) == {"fibre", "weave", "stitch"}
+    assert 2 < record["measurements"]["weave"]["threads_per_cm_warp"] < 30
+    one_scale = json.loads(runner.invoke(app, [*product, "--um-per-px", "0.5"]).stdout)
+    close_ups = [i for i in one_scale["images"] if i["modality"] in ("weave", "stitch")]
+    assert close_ups and all("own calibration" in i["measurements"]["error"] for i in close_ups)
+    assert "weave" not in one_scale["measurements"] or not one_scale["measurements"]["weave"].get(
+        "threads_per_cm_warp"
     )

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
     from craftvision.sample import SampleResult
 
+# A product's photos come from more than one set of optics: its scales are given per modality.
+_UM_PER_PX = um_per_px_option(per_modality=True)
+_PX_PER_MM = px_per_mm_option(per_modality=True)
 VERDICT_STYLE = {"genuine": "bold green", "imitation": "bold red", "inconclusive": "yellow"}
 AUTO = "auto"
 DEFAULT_MODEL = "fibre"
@@ -265,17 +268,19 @@ def _explain(
 
 
 def _measured(
-    results: list[Prediction | InspectionError], calibration: Any
+    results: list[Prediction | InspectionError], scales: Any
 ) -> list[Prediction | InspectionError]:
-    """Each prediction with its photo's calibrated measurements (by the photo's modality)."""
+    """Each prediction with its photo's calibrated measurements, at its modality's scale (a
+    photo whose modality has none is left unmeasured)."""
     from dataclasses import replace
 
     from craftvision.measure import measure_paths
 
     out: list[Prediction | InspectionError] = []
     for result in results:
-        if isinstance(result, Prediction) and result.path is not None:
-            (figures,) = measure_paths(result.modality, [result.path], calibration)
+        scale = scales.of(result.modality) if isinstance(result, Prediction) else None
+        if isinstance(result, Prediction) and result.path is not None and scale is not None:
+            (figures,) = measure_paths(result.modality, [result.path], scale)
             result = replace(result, measurements=figures.to_dict())
         out.append(result)
     return out
@@ -318,14 +323,15 @@ def inspect(
     explain: Path | None = typer.Option(
         None, "--explain", help="Also write each photo's occlusion heatmap into this folder."
     ),
-    calibration: Path | None = typer.Option(
+    calibration: list[str] | None = typer.Option(
         None,
         "--calibration",
         help="Calibration profile (`craftvision calibrate`): adds each photo's measurements, "
-        "which a sample's verdict then cites.",
+        "which a sample's verdict then cites. FILE for every photo, or MODALITY=FILE for one "
+        "modality's (repeat for each).",
     ),
-    um_per_px: float | None = um_per_px_option(),
-    px_per_mm: float | None = px_per_mm_option(),
+    um_per_px: list[str] | None = _UM_PER_PX,
+    px_per_mm: list[str] | None = _PX_PER_MM,
 ) -> None:
     """Inspect images: class, verdict (genuine / imitation / inconclusive), calibrated confidence.
 
@@ -339,13 +345,16 @@ def inspect(
 
     Example: `craftvision inspect samples/fibre --explain heatmaps`
 
-    Example: `craftvision inspect --sample samples/product --calibration scope40x.json`
+    Example: `craftvision inspect --sample samples/product --calibration fibre=scope40x.json
+    --px-per-mm weave=12.3 --px-per-mm stitch=19.4`
     """
     scale = None
-    if calibration is not None or um_per_px is not None or px_per_mm is not None:
-        from craftvision.measure import resolve_calibration  # only when measuring: fast start
+    if calibration or um_per_px or px_per_mm:
+        from craftvision.measure import Scales  # only when measuring: fast start
 
-        scale = resolve_calibration(calibration, um_per_px=um_per_px, px_per_mm=px_per_mm)
+        scale = Scales.parse(
+            calibration or (), um_per_px=um_per_px or (), px_per_mm=px_per_mm or ()
+        )
     if model != AUTO:
         from craftvision.models import resolve_model
 

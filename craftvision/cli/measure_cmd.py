@@ -135,6 +135,7 @@ def measure(
     from craftvision.imageio import iter_image_files
     from craftvision.measure import (
         HOW_TO_CALIBRATE,
+        check_scale,
         iter_measure_paths,
         resolve_calibration,
         save_histogram,
@@ -150,6 +151,7 @@ def measure(
     if plot is not None and modality != "fibre":
         raise ConfigError("--plot draws the fibre diameter histogram; it is for `measure fibre`")
     scale = resolve_calibration(calibration, um_per_px=um_per_px, px_per_mm=px_per_mm)
+    check_scale(modality, scale)
     if scale is None:
         err_console.print(
             f"[yellow]no calibration:[/] figures in real units are withheld; {HOW_TO_CALIBRATE}"

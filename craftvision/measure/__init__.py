@@ -21,7 +21,9 @@ from craftvision.measure.batch import (
 from craftvision.measure.calibration import (
     HOW_TO_CALIBRATE,
     Calibration,
+    Scales,
     calibrate_micrometer,
+    check_scale,
     load_calibration,
     resolve_calibration,
 )
@@ -45,11 +47,13 @@ __all__ = [
     "FibreImageResult",
     "FibreSample",
     "FinenessGrade",
+    "Scales",
     "StitchResult",
     "StitchSample",
     "WeaveResult",
     "WeaveSample",
     "calibrate_micrometer",
+    "check_scale",
     "grade_fineness",
     "histogram_png",
     "iter_measure_paths",

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from craftvision.errors import ConfigError, CraftvisionError
-from craftvision.measure.calibration import Calibration, resolve_calibration
+from craftvision.errors import CalibrationError, ConfigError, CraftvisionError
+from craftvision.measure.calibration import Calibration, check_scale, resolve_calibration
 from craftvision.measure.fibre import (
     FibreImageResult,
     FibreSample,
@@ -45,10 +45,16 @@ def iter_measure_paths(
     and so that an interrupted run keeps what it measured); an unreadable or unmeasurable photo
     yields an :class:`InspectionError` naming it, and the rest are still measured.
 
-    ``options`` go to the modality's measure function (weave: ``warp_angle_deg``).
+    ``options`` go to the modality's measure function (weave: ``warp_angle_deg``). A scale the
+    modality's photos cannot have been taken at (see :func:`check_scale`) fails every photo.
     """
     if modality not in MEASURES:
         raise ConfigError(unknown_choice("modality", modality, MEASURES))
+    try:
+        check_scale(modality, calibration)
+    except CalibrationError as err:
+        yield from (InspectionError(path=str(path), error=str(err)) for path in paths)
+        return
     for path in paths:
         try:
             yield MEASURES[modality](path, calibration, **options)

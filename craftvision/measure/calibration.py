@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ import numpy as np
 from craftvision.atomic import atomic_write_text
 from craftvision.errors import CalibrationError
 from craftvision.measure._image import ImageSource, as_gray, load, optical_density
+from craftvision.suggest import unknown_choice
 
 PROFILE_FORMAT = "craftvision-calibration"
 PROFILE_VERSION = 1
@@ -47,6 +49,10 @@ HOW_TO_PROFILE = (
 HOW_TO_CALIBRATE = (
     f"{HOW_TO_PROFILE} (or give the scale directly with --um-per-px X / --px-per-mm X)"
 )
+# µm per pixel at which each modality's photos can be measured: a fibre 10-40 µm across is a
+# few px wide only under a microscope (finer than 5 µm per pixel), and a weave or embroidery
+# close-up holds a dozen threads or stitches only from a camera or macro lens (1-200 px per mm).
+SCALE_RANGES_UM_PER_PX = {"fibre": (0.02, 5.0), "weave": (5.0, 1000.0), "stitch": (5.0, 1000.0)}
 _MIN_TICKS = 5
 
 
@@ -127,6 +133,98 @@ def load_calibration(path: str | os.PathLike) -> Calibration:
         return Calibration(**{k: v for k, v in data.items() if k in fields})
     except TypeError as err:
         raise CalibrationError(f"{path}: incomplete calibration profile ({err})") from None
+
+
+@dataclass(frozen=True)
+class Scales:
+    """The scale of each modality's photos, for a product photographed with more than one set
+    of optics: its fibres under a microscope, its weave and embroidery with a camera.
+    ``default`` serves the modalities not named in ``by_modality``.
+
+    Example:
+        >>> scales = Scales.parse(um_per_px=["fibre=0.5"], px_per_mm=["20"])
+        >>> scales.of("fibre").um_per_px, scales.of("weave").px_per_mm
+        (0.5, 20.0)
+    """
+
+    default: Calibration | None = None
+    by_modality: Mapping[str, Calibration] = field(default_factory=dict)
+
+    def of(self, modality: str) -> Calibration | None:
+        """The scale of ``modality``'s photos (None: not given)."""
+        return self.by_modality.get(modality, self.default)
+
+    def __bool__(self) -> bool:
+        return self.default is not None or bool(self.by_modality)
+
+    @classmethod
+    def parse(
+        cls,
+        calibrations: Iterable[str | os.PathLike] = (),
+        *,
+        um_per_px: Iterable[str] = (),
+        px_per_mm: Iterable[str] = (),
+    ) -> Scales:
+        """Scales from the command line's ``[MODALITY=]VALUE`` items: a profile file, µm per
+        pixel or pixels per mm; one without a modality serves every modality not named."""
+
+        def number(flag: str, text: str) -> float:
+            try:
+                return float(text)
+            except ValueError:
+                raise CalibrationError(f"{flag} wants a number, got {text!r}") from None
+
+        given: dict[str | None, Calibration] = {}
+        forms = (
+            ("--calibration", calibrations, load_calibration),
+            ("--um-per-px", um_per_px, lambda t: Calibration(number("--um-per-px", t))),
+            (
+                "--px-per-mm",
+                px_per_mm,
+                lambda t: Calibration.from_px_per_mm(number("--px-per-mm", t)),
+            ),
+        )
+        for flag, items, make in forms:
+            for item in items:
+                name, equals, value = str(item).partition("=")
+                modality: str | None = name if equals else None
+                if modality is not None and modality not in SCALE_RANGES_UM_PER_PX:
+                    raise CalibrationError(
+                        f"{flag} {item}: {unknown_choice('modality', name, SCALE_RANGES_UM_PER_PX)}"
+                    )
+                if modality in given:
+                    whose = f"{modality} photos" if modality else "all photos"
+                    raise CalibrationError(f"{flag} {item}: a scale for {whose} was given already")
+                given[modality] = make(value if equals else str(item))
+        default = given.pop(None, None)
+        return cls(default, {k: v for k, v in given.items() if k is not None})
+
+
+def check_scale(modality: str, calibration: Calibration | None) -> None:
+    """Refuse a scale that ``modality``'s photos cannot have been taken at: a microscope's
+    scale given for close-ups, or a camera's for micrographs (one profile for a whole product
+    would read a close-up's threads per cm a hundred times too high).
+
+    Example:
+        >>> check_scale("fibre", Calibration.from_um_per_px(0.5))
+        >>> check_scale("weave", Calibration.from_um_per_px(0.5))
+        Traceback (most recent call last):
+        ...
+        craftvision.errors.CalibrationError: 0.5 µm per pixel (2000 px per mm) is a \
+microscope's scale; weave photos are measured at 5-1000 µm per pixel (1-200 px per mm): give \
+them their own calibration
+    """
+    if calibration is None or modality not in SCALE_RANGES_UM_PER_PX:
+        return
+    lo, hi = SCALE_RANGES_UM_PER_PX[modality]
+    if lo <= calibration.um_per_px <= hi:
+        return
+    kind = "a microscope's" if calibration.um_per_px < 5.0 else "a close-up camera's"
+    raise CalibrationError(
+        f"{calibration.um_per_px:g} µm per pixel ({calibration.px_per_mm:g} px per mm) is {kind} "
+        f"scale; {modality} photos are measured at {lo:g}-{hi:g} µm per pixel "
+        f"({1000 / hi:g}-{1000 / lo:g} px per mm): give them their own calibration"
+    )
 
 
 def resolve_calibration(
