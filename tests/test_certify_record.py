@@ -259,3 +259,29 @@ def test_calibrated_certification_carries_measurements(keys, brightness_bundle, 
     assert first["result"]["measurements"]["path"] == first["file"]
     assert any("µm" in reason for reason in record.data["sample"]["reasons"])
     assert verify(record, public_key=keys[1], images=product).ok
+
+
+def test_each_modality_can_carry_its_own_calibration_profile(keys, tmp_path):
+    # A microscope's profile for the fibres and a camera's for the weave close-up: one profile
+    # for both read the weave at thousands of threads per cm.
+    import shutil
+
+    from craftvision.measure import Calibration
+
+    product = tmp_path / "product"
+    for modality in ("fibre", "weave"):
+        shutil.copytree(
+            Path(__file__).parents[1] / "samples" / "product" / modality, product / modality
+        )
+    scope = Calibration.from_um_per_px(0.5).save(tmp_path / "scope.json")
+    camera = Calibration.from_px_per_mm(12.0).save(tmp_path / "camera.json")
+    options = {"label": "JK-PSH-7", "lab": "LAB-01", "operator": "A. Bhat", "key": keys[0]}
+    record = certify(product, calibration=[str(scope), f"weave={camera}"], **options)
+    measurements = record.data["measurements"]
+    assert measurements["calibration"]["file"] == "scope.json"
+    assert measurements["modality_calibrations"]["weave"]["file"] == "camera.json"
+    assert measurements["fibre"]["mean_um"] > 0
+    assert 2 < measurements["weave"]["threads_per_cm_warp"] < 30
+    one = certify(product, calibration=scope, **options).data
+    (weave,) = [i for i in one["images"] if i["modality"] == "weave"]
+    assert "own calibration" in weave["result"]["measurements"]["error"]

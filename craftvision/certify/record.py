@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -322,7 +322,7 @@ def build_record(
     operator: str,
     models: Mapping[str, str | os.PathLike] | None = None,
     threshold: float | None = None,
-    calibration: str | os.PathLike | None = None,
+    calibration: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
     label_rule: LabelIdRule | None = None,
 ) -> dict[str, Any]:
     """Inspect a sample folder and return the unsigned record body (see :func:`certify`)."""
@@ -336,10 +336,10 @@ def build_record(
     label_field = _label(label, label_rule, root)
     photos = _Photos.find(root, skip=Path(label) if label_field["source"] == "photo" else None)
     resolved = {m: _bundle(m, (models or {}).get(m)) for m in sorted(photos.by_modality)}
-    scale, measurements = record_calibration(calibration)
+    scales, measurements = record_calibration(calibration)
     paths = [p for group in photos.by_modality.values() for p in group]
     chosen = {m: path for m, (path, _) in resolved.items()}
-    result = inspect_sample(paths, models=chosen, threshold=threshold, calibration=scale)
+    result = inspect_sample(paths, models=chosen, threshold=threshold, calibration=scales)
     by_path = {Path(r.path): r for r in result.images if r.path is not None}
     images = [
         _image_entry(photos, path, modality, by_path[path])
@@ -378,7 +378,7 @@ def certify(
     key: str | os.PathLike | Ed25519PrivateKey,
     models: Mapping[str, str | os.PathLike] | None = None,
     threshold: float | None = None,
-    calibration: str | os.PathLike | None = None,
+    calibration: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
     label_rule: LabelIdRule | None = None,
     out: str | os.PathLike | None = None,
 ) -> Record:
@@ -386,7 +386,10 @@ def certify(
 
     ``label`` is a photo of the product's GI label (its QR code is decoded and the id parsed
     with ``label_rule``) or the label id itself. ``models`` maps a modality to a bundle name or
-    path (default: the shipped model of each modality). ``out`` also writes the record file.
+    path (default: the shipped model of each modality). ``calibration`` is a profile file, or
+    ``[MODALITY=]FILE`` items giving each modality's photos their own (see
+    :func:`craftvision.certify.measurements.record_calibration`). ``out`` also writes the
+    record file.
 
     Example:
         >>> record = certify("samples/product", label="label.jpg", lab="LAB-01",

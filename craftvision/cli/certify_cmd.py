@@ -43,8 +43,12 @@ def certify(
     lab: str = typer.Option(..., "--lab", help="The certifying lab's id."),
     operator: str = typer.Option(..., "--operator", help="Who ran the inspection."),
     key: Path = typer.Option(..., "--key", "-k", help="The lab's private key (PREFIX.pem)."),
-    calibration: Path | None = typer.Option(
-        None, "--calibration", help="Calibration profile: adds measurements in real units."
+    calibration: list[str] = typer.Option(
+        [],
+        "--calibration",
+        help="Calibration profile: adds measurements in real units. FILE for every photo, or "
+        "MODALITY=FILE for one modality's (repeat for each: fibres are photographed under a "
+        "microscope, weave and embroidery with a camera).",
     ),
     out: Path | None = typer.Option(
         None,

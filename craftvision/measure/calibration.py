@@ -135,6 +135,23 @@ def load_calibration(path: str | os.PathLike) -> Calibration:
         raise CalibrationError(f"{path}: incomplete calibration profile ({err})") from None
 
 
+def for_modality(flag: str, item: str | os.PathLike) -> tuple[str | None, str]:
+    """Split a command line's ``[MODALITY=]VALUE`` item (None: for every modality).
+
+    Example:
+        >>> for_modality("--px-per-mm", "weave=12.3"), for_modality("--calibration", "s.json")
+        (('weave', '12.3'), (None, 's.json'))
+    """
+    name, equals, value = str(item).partition("=")
+    if not equals:
+        return None, str(item)
+    if name not in SCALE_RANGES_UM_PER_PX:
+        raise CalibrationError(
+            f"{flag} {item}: {unknown_choice('modality', name, SCALE_RANGES_UM_PER_PX)}"
+        )
+    return name, value
+
+
 @dataclass(frozen=True)
 class Scales:
     """The scale of each modality's photos, for a product photographed with more than one set
@@ -186,16 +203,11 @@ class Scales:
         )
         for flag, items, make in forms:
             for item in items:
-                name, equals, value = str(item).partition("=")
-                modality: str | None = name if equals else None
-                if modality is not None and modality not in SCALE_RANGES_UM_PER_PX:
-                    raise CalibrationError(
-                        f"{flag} {item}: {unknown_choice('modality', name, SCALE_RANGES_UM_PER_PX)}"
-                    )
+                modality, value = for_modality(flag, item)
                 if modality in given:
                     whose = f"{modality} photos" if modality else "all photos"
                     raise CalibrationError(f"{flag} {item}: a scale for {whose} was given already")
-                given[modality] = make(value if equals else str(item))
+                given[modality] = make(value)
         default = given.pop(None, None)
         return cls(default, {k: v for k, v in given.items() if k is not None})
 
