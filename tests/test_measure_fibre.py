@@ -152,3 +152,13 @@ def test_fineness_rules(mean, cv, coarse, grade, words):
     result = grade_fineness(mean, cv, coarse, 200)
     assert result.grade == grade
     assert words in result.rule
+
+
+def test_a_missed_or_false_scale_margin_does_not_move_the_spacing():
+    from craftvision.measure._fibres import margin_spacing
+
+    assert margin_spacing([18, 18, 36, 18, 9, 9, 18]) == pytest.approx(
+        18.0
+    )  # one missed, one false
+    assert margin_spacing([18, 18, 18, 18]) == pytest.approx(18.0)
+    assert margin_spacing([15, 11, 27]) == pytest.approx(53 / 3)  # too few to tell: all of them

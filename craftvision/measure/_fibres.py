@@ -570,6 +570,11 @@ def find_fibres(od: np.ndarray, noise: float) -> list[FoundFibre]:
 
 _TRACKS = np.array([0.68, 0.76, 0.84, 0.92], np.float32)  # outer parts, clear of a medulla
 _SHEARS = np.linspace(-0.6, 0.6, 25)
+# Gaps between neighbouring scale margins kept for their mean, as shares of their median, where
+# there are enough gaps for a median to tell a single gap from a double: over the bench's 500
+# fields this put 66 % of the fields' scale intervals within 10 % (63 % with every gap).
+_INLIERS = (0.6, 1.6)
+_ROBUST_GAPS = 4
 
 
 def _side_signal(tracks: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -598,6 +603,23 @@ def _period(signal: np.ndarray, longest: int) -> float:
     return float(rising[0]) if rising.size else float(longest)
 
 
+def margin_spacing(gaps: list[float]) -> float:
+    """The mean gap between neighbouring scale margins, over those within ``_INLIERS`` of the
+    median gap (a missed margin doubles a gap, a false one splits it); over all of them where
+    there are fewer than ``_ROBUST_GAPS``.
+
+    Example:
+        >>> margin_spacing([18, 18, 36, 18, 9, 9, 18]), margin_spacing([15, 11, 27])
+        (18.0, 17.666666666666668)
+    """
+    between = np.array(gaps, dtype=float)
+    median = float(np.median(between))
+    inliers = between[(between > _INLIERS[0] * median) & (between < _INLIERS[1] * median)]
+    if len(between) < _ROBUST_GAPS or not inliers.size:
+        inliers = between
+    return float(inliers.mean())
+
+
 def scale_margins(od: np.ndarray, fibre: FoundFibre) -> tuple[float | None, int, float]:
     """Mean spacing (px) of the cuticle scale margins along a fibre, their count, coherence.
 
@@ -605,13 +627,14 @@ def scale_margins(od: np.ndarray, fibre: FoundFibre) -> tuple[float | None, int,
     medulla). A margin is a dark line across the fibre, leaning by an unknown shear and often
     reaching only one side, so each side's tracks are summed at the shear that lines them up,
     the two sides are overlaid at the shift that matches them best and their stronger signal
-    kept; margins are its peaks at least 0.45 of the typical spacing apart. Coherence (0-1) is
-    how well the tracks agree: low for smooth synthetics, whose specks and pits do not line up.
+    kept; margins are its peaks at least 0.45 of the typical spacing apart, and the spacing is
+    :func:`margin_spacing` of the gaps between neighbouring ones. Coherence (0-1) is how well
+    the tracks agree: low for smooth synthetics, whose specks and pits do not line up.
     """
     half = fibre.width / 2
     hp = max(3.0, 0.5 * half)  # high-pass scale along the fibre, px
     lp = max(0.7, 0.08 * half)  # smooths jagged margins, px
-    spacing: list[float] = []
+    gaps: list[float] = []
     counts: list[int] = []
     coherences: list[float] = []
     for pts, tan, ok in fibre.pieces:
@@ -653,11 +676,9 @@ def scale_margins(od: np.ndarray, fibre: FoundFibre) -> tuple[float | None, int,
                 if all(abs(j - k) >= gap for k in kept):
                     kept.append(int(j))
             if len(kept) >= 2:
-                kept.sort()
-                spacing.append(float(kept[-1] - kept[0]))
+                gaps.extend(np.diff(sorted(kept)).tolist())
                 counts.append(len(kept))
     coherence = float(np.mean(coherences)) if coherences else 0.0
-    intervals = sum(c - 1 for c in counts)
-    if intervals < 2:
+    if len(gaps) < 2:
         return None, sum(counts), coherence
-    return sum(spacing) / intervals, sum(counts), coherence
+    return margin_spacing(gaps), sum(counts), coherence
