@@ -222,20 +222,27 @@ def check_scale(modality: str, calibration: Calibration | None) -> None:
         >>> check_scale("weave", Calibration.from_um_per_px(0.5))
         Traceback (most recent call last):
         ...
-        craftvision.errors.CalibrationError: 0.5 µm per pixel (2000 px per mm) is a \
-microscope's scale; weave photos are measured at 5-1000 µm per pixel (1-200 px per mm): give \
-them their own calibration
+        craftvision.errors.CalibrationError: 0.5 µm per pixel (2000 px per mm) is finer than \
+weave photos are taken at (5-1000 µm per pixel, 1-200 px per mm), a fibre microscope's scale: \
+give them their own calibration
     """
     if calibration is None or modality not in SCALE_RANGES_UM_PER_PX:
         return
     lo, hi = SCALE_RANGES_UM_PER_PX[modality]
-    if lo <= calibration.um_per_px <= hi:
+    um_per_px = calibration.um_per_px
+    if lo <= um_per_px <= hi:
         return
-    kind = "a microscope's" if calibration.um_per_px < 5.0 else "a close-up camera's"
+    fits = [m for m, (a, b) in SCALE_RANGES_UM_PER_PX.items() if a <= um_per_px <= b]
+    whose = ""
+    if "fibre" in fits:
+        whose = ", a fibre microscope's scale"
+    elif fits:
+        whose = ", a close-up camera's scale"
     raise CalibrationError(
-        f"{calibration.um_per_px:g} µm per pixel ({calibration.px_per_mm:g} px per mm) is {kind} "
-        f"scale; {modality} photos are measured at {lo:g}-{hi:g} µm per pixel "
-        f"({1000 / hi:g}-{1000 / lo:g} px per mm): give them their own calibration"
+        f"{um_per_px:g} µm per pixel ({calibration.px_per_mm:g} px per mm) is "
+        f"{'finer' if um_per_px < lo else 'coarser'} than {modality} photos are taken at "
+        f"({lo:g}-{hi:g} µm per pixel, {1000 / hi:g}-{1000 / lo:g} px per mm){whose}: give them "
+        "their own calibration"
     )
 
 
