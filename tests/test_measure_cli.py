@@ -234,6 +234,8 @@ def test_scales_are_given_per_modality():
         Scales.parse(um_per_px=["fibre=0.5"], px_per_mm=["fibre=2000"])
     with pytest.raises(CalibrationError, match="wants a number"):
         Scales.parse(px_per_mm=["weave=twelve"])
+    with pytest.raises(CalibrationError, match="scale after the '='"):
+        Scales.parse(["fibre="])
 
 
 def test_inspect_measures_each_modality_at_its_own_scale():

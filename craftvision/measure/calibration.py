@@ -149,6 +149,8 @@ def for_modality(flag: str, item: str | os.PathLike) -> tuple[str | None, str]:
         raise CalibrationError(
             f"{flag} {item}: {unknown_choice('modality', name, SCALE_RANGES_UM_PER_PX)}"
         )
+    if not value:
+        raise CalibrationError(f"{flag} {item}: give the {name} photos' scale after the '='")
     return name, value
 
 
