@@ -217,7 +217,7 @@ class Scales:
 def check_scale(modality: str, calibration: Calibration | None) -> None:
     """Refuse a scale that ``modality``'s photos cannot have been taken at: a microscope's
     scale given for close-ups, or a camera's for micrographs (one profile for a whole product
-    would read a close-up's threads per cm a hundred times too high).
+    would read a close-up's threads per cm hundreds of times too high).
 
     Example:
         >>> check_scale("fibre", Calibration.from_um_per_px(0.5))
