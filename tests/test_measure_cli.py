@@ -253,3 +253,13 @@ def test_inspect_measures_each_modality_at_its_own_scale():
     assert "weave" not in one_scale["measurements"] or not one_scale["measurements"]["weave"].get(
         "threads_per_cm_warp"
     )
+
+
+def test_a_folder_without_images_is_an_error_not_an_empty_result(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a photo")
+    for verb in (["measure", "fibre"], ["inspect"]):
+        run = runner.invoke(app, [*verb, str(tmp_path), "--um-per-px", "0.5"])
+        assert run.exit_code == 1, verb
+        assert "no images (.bmp, .jpeg, .jpg, .png, .tif, .tiff) in it" in " ".join(
+            run.output.split()
+        ), verb

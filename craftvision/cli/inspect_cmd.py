@@ -25,20 +25,6 @@ AUTO = "auto"
 DEFAULT_MODEL = "fibre"
 
 
-def _expand(paths: list[str]) -> tuple[list[Path], list[InspectionError]]:
-    from craftvision.errors import ImageReadError
-    from craftvision.imageio import iter_image_files
-
-    files: list[Path] = []
-    missing: list[InspectionError] = []
-    for path in paths:
-        try:
-            files.extend(iter_image_files([path]))
-        except ImageReadError as err:
-            missing.append(InspectionError(path=path, error=str(err)))
-    return files, missing
-
-
 def _model_for(path: Path, model: str) -> str | None:
     """``--model auto`` picks the shipped model of the photo's modality folder (None if none)."""
     if model != AUTO:
@@ -366,7 +352,9 @@ def inspect(
             )
         _inspect_sample(paths, model, threshold, as_json, out, scale)
         return
-    files, missing = _expand(paths)
+    from craftvision.cli.photos import expand_photos
+
+    files, missing = expand_photos(paths)
     try:
         inspected = _inspect_files(files, model, threshold, device, batch_size)
     except _Interrupted as stop:

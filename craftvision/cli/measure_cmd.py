@@ -130,9 +130,9 @@ def measure(
 
     Example: `craftvision measure weave shawl.jpg --px-per-mm 20 --json`
     """
+    from craftvision.cli.photos import expand_photos
     from craftvision.cli.progress import progress
-    from craftvision.errors import ConfigError, ImageReadError
-    from craftvision.imageio import iter_image_files
+    from craftvision.errors import ConfigError
     from craftvision.measure import (
         HOW_TO_CALIBRATE,
         check_scale,
@@ -156,13 +156,8 @@ def measure(
         err_console.print(
             f"[yellow]no calibration:[/] figures in real units are withheld; {HOW_TO_CALIBRATE}"
         )
-    files: list[Path] = []
-    results: list[Any] = []
-    for path in paths:
-        try:
-            files.extend(iter_image_files([path]))
-        except ImageReadError as err:
-            results.append(InspectionError(path=path, error=str(err)))
+    files, missing = expand_photos(paths)
+    results: list[Any] = list(missing)
     options = {"warp_angle_deg": warp_angle} if modality == "weave" else {}
     interrupted = False
     with progress(len(files), f"measuring {modality}", shown=len(files) > 1) as advance:
