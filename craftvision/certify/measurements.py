@@ -47,14 +47,14 @@ def record_calibration(
             "calibrated": False,
             "note": "no calibration given: measurements in real units need --calibration FILE",
         }
-    from craftvision.measure import Scales, load_calibration
+    from craftvision.measure import Scales
     from craftvision.measure.calibration import for_modality
 
     scales = Scales.parse(items)
     header: dict[str, Any] = {"calibrated": True}
     for item in items:
         modality, path = for_modality("--calibration", item)
-        scale = load_calibration(path)
+        scale = scales.default if modality is None else scales.by_modality[modality]
         entry = {
             "file": Path(path).name,
             "sha256": sha256_file(path),

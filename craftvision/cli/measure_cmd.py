@@ -58,8 +58,8 @@ def _table(modality: str, records: list[dict[str, Any]]) -> Table:
 
 
 def _warning(result: Any) -> str | None:
-    """What a photo's figures should be read with: why a stitch photo's stitches per cm are
-    withheld, or that coarse fibres may be missed at a fibre photo's scale."""
+    """What a photo's figures should be read with: why a stitch photo's stitches per cm or
+    length are withheld, or that coarse fibres may be missed at a fibre photo's scale."""
     from craftvision.measure import FibreImageResult
     from craftvision.measure.stitch import StitchResult
 

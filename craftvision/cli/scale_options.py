@@ -17,19 +17,20 @@ PER_MODALITY = (
 )
 
 
+def _scale_option(flag: str, unit: str, per_modality: bool) -> Any:
+    about = f"The scale given directly, {unit}"
+    if per_modality:
+        return typer.Option(None, flag, help=f"{about}: {PER_MODALITY}")
+    return typer.Option(None, flag, min=1e-6, help=f"{about}.")
+
+
 def um_per_px_option(*, per_modality: bool = False) -> Any:
     """``--um-per-px X``: the scale given directly, µm per pixel (``per_modality``: repeatable
     ``[MODALITY=]X`` text, for verbs that see several modalities at once)."""
-    about = "The scale given directly, µm per pixel"
-    if per_modality:
-        return typer.Option(None, "--um-per-px", help=f"{about}: {PER_MODALITY}")
-    return typer.Option(None, "--um-per-px", min=1e-6, help=f"{about}.")
+    return _scale_option("--um-per-px", "µm per pixel", per_modality)
 
 
 def px_per_mm_option(*, per_modality: bool = False) -> Any:
     """``--px-per-mm X``: the scale given directly, pixels per mm (``per_modality``: as for
     :func:`um_per_px_option`)."""
-    about = "The scale given directly, pixels per mm"
-    if per_modality:
-        return typer.Option(None, "--px-per-mm", help=f"{about}: {PER_MODALITY}")
-    return typer.Option(None, "--px-per-mm", min=1e-6, help=f"{about}.")
+    return _scale_option("--px-per-mm", "pixels per mm", per_modality)

@@ -322,6 +322,7 @@ def _edge_residuals() -> np.ndarray:
     """
     fine = np.arange(-30.0, 30.0, 0.05)
     depth = np.maximum(fine, 0.0)
+    u = _EDGE_U[None, :] - _SHIFTS[:, None]  # where each shift samples the model
     bases = []
     for blur in _BLURS:
         kernel = np.exp(-0.5 * (np.arange(-6 * blur, 6 * blur + 1e-9, 0.05) / blur) ** 2)
@@ -331,7 +332,6 @@ def _edge_residuals() -> np.ndarray:
             line = np.convolve(
                 np.where(fine > 0, np.exp(-((depth / rim) ** 2)), 0.0), kernel, "same"
             )
-            u = _EDGE_U[None, :] - _SHIFTS[:, None]
             bases.append(
                 np.stack([np.ones_like(u), np.interp(u, fine, line), np.interp(u, fine, body)], -1)
             )
@@ -454,8 +454,9 @@ def _sections(
         peak = np.where(out, np.abs(prof), 0.0).max(axis=1)
         ok &= (count >= 1) & (np.abs(mean) < level) & (peak < 2 * level)
     if ok.any():  # the edge model, fitted to the mean profile of each side's clean edges
-        left = left + _edge_shift(_edge_profiles(prof[ok], s, left[ok], 1.0).mean(axis=0))
-        right = right - _edge_shift(_edge_profiles(prof[ok], s, right[ok], -1.0).mean(axis=0))
+        clean = prof[ok]
+        left = left + _edge_shift(_edge_profiles(clean, s, left[ok], 1.0).mean(axis=0))
+        right = right - _edge_shift(_edge_profiles(clean, s, right[ok], -1.0).mean(axis=0))
     return _Sections(left, right, ok, np.maximum(bl, br))
 
 

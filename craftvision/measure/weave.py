@@ -398,10 +398,8 @@ def measure_weave(
         ]
     except MeasurementError as err:
         raise MeasurementError(f"{label}: {err}") from None
-    if warp_angle_deg is None:
-        warp = min(range(2), key=lambda i: _angle_between(runs[i], math.pi / 2))
-    else:
-        warp = min(range(2), key=lambda i: _angle_between(runs[i], math.radians(warp_angle_deg)))
+    warp_runs = math.pi / 2 if along is None else along  # by default, the system nearer upright
+    warp = min(range(2), key=lambda i: _angle_between(runs[i], warp_runs))
     weft = 1 - warp
     return WeaveResult(
         path=source_path(source, name),
