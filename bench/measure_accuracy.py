@@ -10,7 +10,7 @@ Prints the acceptance figures of the measurement issue:
   shawl's nominal density, and the spacing CV, by class;
 - stitch length CV (target within 0.05), stitches per cm (target within 5 %) and stitch
   length where given, and the angle spread against the truth's, by type; how often machine
-  work is graded hand-irregular and hand work machine-regular;
+  work is graded hand-irregular and hand work machine-regular, and how many are ungraded;
 - calibration from a rendered stage micrometer (target within 1 %);
 - time to measure a 1280x960 fibre field on one core (target < 0.5 s).
 
@@ -373,10 +373,12 @@ def _report_stitch(stitches: list[dict], figures: dict) -> None:
     hand = [s for s in measured if s["type"] in HAND_TYPES]
     figures["stitch_machine_graded_hand"] = sum(s["grade"] == "hand-irregular" for s in machine)
     figures["stitch_hand_graded_machine"] = sum(s["grade"] == "machine-regular" for s in hand)
+    figures["stitch_ungraded"] = sum(s["grade"] == "ungraded" for s in measured)
     print(
         f"stitch grade: machine work graded hand-irregular in "
         f"{figures['stitch_machine_graded_hand']} of {len(machine)} photos, hand work graded "
-        f"machine-regular in {figures['stitch_hand_graded_machine']} of {len(hand)}"
+        f"machine-regular in {figures['stitch_hand_graded_machine']} of {len(hand)}; "
+        f"ungraded (too few lengths, no steady repeat) {figures['stitch_ungraded']}"
     )
 
 

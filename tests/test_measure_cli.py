@@ -132,6 +132,27 @@ def test_sample_reasons_cite_the_fibre_diameter(model, mean, sd, verdict, reason
     assert result.to_dict()["measurements"]["fibre"]["mean_um"] == mean
 
 
+@pytest.mark.parametrize(
+    ("summary", "reason"),
+    [
+        (
+            {"stitches_per_cm": 3.9, "stitch_length_cv": 0.024, "grade": "machine-regular"},
+            "stitch: 3.9 stitches/cm, length CV 2.4 % (machine-regular)",
+        ),
+        (
+            {"stitch_length_cv": None, "grade": "ungraded", "rule": "ungraded: too few"},
+            "stitch: ungraded: too few",
+        ),
+    ],
+)
+def test_sample_reasons_cite_the_stitch_grade(summary, reason):
+    photo = Prediction(
+        "/s/stitch/a.png", "sozni_hand", Verdict.GENUINE, 0.9, 0.9, {}, "stitch", "stitch"
+    )
+    result = aggregate({"stitch": [photo]}, measurements={"stitch": summary})
+    assert reason in result.reasons
+
+
 def test_measure_stitch_says_why_hand_work_has_no_stitches_per_cm_or_length(tmp_path):
     from craftvision.datasets.synth.stitch import draw_construction, render_stitch
 

@@ -14,7 +14,14 @@ from craftvision.datasets.synth.stitch import render_sample as render_stitches
 from craftvision.datasets.synth.weave import render_weave
 from craftvision.errors import MeasurementError
 from craftvision.measure import Calibration, measure_stitch, measure_weave
-from craftvision.measure.stitch import ACROSS_COLUMNS, UNRESOLVED, UNSTEADY, StitchResult
+from craftvision.measure.stitch import (
+    ACROSS_COLUMNS,
+    UNGRADED,
+    UNRESOLVED,
+    UNSTEADY,
+    StitchResult,
+    StitchSample,
+)
 from craftvision.measure.stitch import regularity_grade as stitch_grade
 from craftvision.measure.weave import regularity_grade as weave_grade
 
@@ -256,6 +263,53 @@ def test_hand_work_withholds_stitches_per_cm_and_length_but_grades_it():
     assert record["stitch_length_px"] is None
     assert "stitches per cm and stitch length withheld" in record["note"]
     assert "calibration" not in record["note"]
+
+
+def test_few_lengths_without_a_steady_repeat_are_not_called_machine_regular():
+    # A few lengths can agree by chance along hand work; a machine's exact repeat also shows in
+    # the light along its stitches. Without that, fewer than 40 lengths leave the work ungraded.
+    assert stitch_grade(0.03, 39, 0.05)[0] == "ungraded"
+    assert "only 39 lengths" in stitch_grade(0.03, 39, 0.05)[1]
+    assert stitch_grade(0.03, 39, 0.5)[0] == "machine-regular"
+    assert stitch_grade(0.03, 400, 0.05)[0] == "machine-regular"
+    assert stitch_grade(0.22, 39, 0.05)[0] == "hand-irregular"
+
+
+@pytest.mark.parametrize(("seed", "kind"), [(40015, "stem"), (40208, "darn"), (240079, "stem")])
+def test_hand_rows_whose_few_lengths_agree_by_chance_get_no_figures(seed, kind):
+    # 34, 12 and 22 lengths found along these hand rows agreed within a CV of 2-5 %, with no
+    # steady repeat of light along the stitches: they read machine-regular, at 113, 92 and 90
+    # px per stitch against a true 31, 58 and 32.
+    image, _, ppm = _bench_close_up(seed, "sozni_hand", kind)
+    result = measure_stitch(image, Calibration.from_px_per_mm(ppm))
+    assert result.stitch_length_cv <= 0.08 and result.n_stitches < 40
+    assert result.grade == "ungraded" and result.withheld == UNGRADED
+    assert result.stitches_per_cm is None and result.stitch_length_mm is None
+    assert result.to_dict()["repeat_steadiness"] < 0.1
+
+
+def test_shipped_hand_satin_is_not_graded_machine_regular():
+    # Threads 1.7 px apart at 6.46 px/mm: one photo's 38 lengths (the column's edges) agreed
+    # within 4 %, and the sample read machine-regular at 8.6 stitches per cm against 39.
+    paths = sorted((SAMPLES / "stitch" / "sozni_hand").glob("*.png"))
+    results = []
+    for path in paths:
+        ppm = float(_manifest_row("stitch", f"sozni_hand/{path.name}")["px_per_mm"])
+        results.append(measure_stitch(path, Calibration.from_px_per_mm(ppm)))
+    assert "machine-regular" not in [r.grade for r in results]
+    assert all(r.stitches_per_cm is None for r in results)
+    summary = StitchSample.of(results).to_dict()
+    assert summary["grade"] != "machine-regular" and summary["n_graded"] < len(paths)
+
+
+def test_sample_cv_is_pooled_over_graded_photos():
+    graded = StitchResult("a.png", None, 0.2, None, "rows", 1.0, 80, 15.0, 0.02)
+    ungraded = StitchResult("b.png", None, 0.02, None, "rows", 1.0, 20, 15.0, 0.02)
+    summary = StitchSample.of([graded, ungraded]).to_dict()
+    assert summary["stitch_length_cv"] == pytest.approx(0.2) and summary["n_graded"] == 1
+    assert summary["grade"] == "hand-irregular" and "1 of 2 photos graded" in summary["rule"]
+    alone = StitchSample.of([ungraded]).to_dict()
+    assert alone["stitch_length_cv"] is None and alone["grade"] == "ungraded"
 
 
 @pytest.mark.parametrize("seed", [202640009, 202640063])
