@@ -417,7 +417,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     n_fibre, n_weave, n_stitch, n_cal, samples = (
-        (60, 30, 24, 10, 1) if args.quick else (500, 120, 120, 50, 4)
+        (60, 30, 24, 10, 1) if args.quick else (500, 120, 120, 50, 5)
     )
     seeds = lambda n, k: [args.seed * 100_000 + k * 10_000 + i for i in range(n)]  # noqa: E731
     figures: dict = {}
@@ -425,7 +425,13 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers, initializer=_init) as pool:
         if "fibre" in args.only:
             fibres = list(pool.map(_fibre_case, seeds(n_fibre, 1), chunksize=4))
-            plan = [("pashmina", 0.5), ("wool", 0.5), ("pashmina", 0.25), ("pashmina", 1.0)]
+            plan = [
+                ("pashmina", 0.5),
+                ("wool", 0.5),
+                ("pashmina", 0.25),
+                ("pashmina", 1.0),
+                ("wool", 0.25),  # wool 60-150 px wide: the widest fibres are the hardest to find
+            ]
             pooled = list(
                 pool.map(
                     _sample_case,

@@ -85,6 +85,26 @@ def test_wide_fibres_in_a_strongly_vignetted_field_are_found():
     assert result.mean_diameter_um == pytest.approx(truth["diameter_um"], abs=0.5)
 
 
+def test_coarse_fibres_at_high_magnification_are_found():
+    # Three wool fibres 93-119 px wide at 0.29 µm/px, crossing each other in a 512 px field:
+    # the widest has clean cross-sections over 0.95 of its width along it, and asking for 1.5
+    # widths missed it.
+    rng = np.random.default_rng(548)
+    population = draw_population(rng, "wool")
+    mean = float(rng.uniform(25.0, 40.0))
+    population = dataclasses.replace(
+        population,
+        diameter_um=mean,
+        diameter_sd_um=population.diameter_sd_um * mean / population.diameter_um,
+    )
+    um_per_px = float(rng.uniform(0.25, 0.35))
+    image, truth = render_fibre(rng, "wool", um_per_px=um_per_px, size=512, population=population)
+    result = measure_fibres(image, Calibration.from_um_per_px(um_per_px))
+    assert result.n_fibres == truth["n_fibres"] == 3
+    found = sorted(f.diameter_um for f in result.fibres)
+    assert found == pytest.approx(sorted(truth["diameters_um"]), abs=0.5)
+
+
 @pytest.mark.parametrize(("seed", "label"), [(1, "pashmina"), (2, "pashmina"), (3, "wool")])
 def test_scale_interval_within_fifteen_percent(seed, label):
     image, truth = render_fibre(np.random.default_rng(seed), label, um_per_px=0.5, size=384)

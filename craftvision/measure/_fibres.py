@@ -47,6 +47,11 @@ _RING_DARK = 0.8
 # line of background-like density parts them. Over 308 fibres of the bench's fields, single
 # fibres' traces were 0.66-1.24 times as wide as their seeds.
 _BUNDLE = 1.8
+# A trace is a fibre only with clean cross-sections over this many of its widths along it (and
+# 20): a wide fibre in a small field is short for its width, and crossings and debris take much
+# of it (of 138 wool fibres 80-150 px wide, asking for 1.5 widths missed 10 more, while this
+# lets one trace over two fibres through).
+_CLEAN_WIDTHS = 0.75
 
 
 def _slope_noise(noise: float) -> float:
@@ -533,7 +538,7 @@ def find_fibres(od: np.ndarray, noise: float) -> list[FoundFibre]:
             continue
         sec = _sections(od, pts, tan, width, noise)
         ok = sec.ok
-        if ok.sum() < max(20, 1.5 * width) or ok.mean() < 0.15:
+        if ok.sum() < max(20, _CLEAN_WIDTHS * width) or ok.mean() < 0.15:
             continue
         widths = sec.width[ok]
         median = float(np.median(widths))
