@@ -85,11 +85,9 @@ def test_wide_fibres_in_a_strongly_vignetted_field_are_found():
     assert result.mean_diameter_um == pytest.approx(truth["diameter_um"], abs=0.5)
 
 
-def test_coarse_fibres_at_high_magnification_are_found():
-    # Three wool fibres 93-119 px wide at 0.29 µm/px, crossing each other in a 512 px field:
-    # the widest has clean cross-sections over 0.95 of its width along it, and asking for 1.5
-    # widths missed it.
-    rng = np.random.default_rng(548)
+def _coarse_wool_field(seed: int) -> tuple[np.ndarray, dict, float]:
+    """A 512 px field of wool 25-40 µm thick at 0.25-0.35 µm/px (fibres 70-160 px wide)."""
+    rng = np.random.default_rng(seed)
     population = draw_population(rng, "wool")
     mean = float(rng.uniform(25.0, 40.0))
     population = dataclasses.replace(
@@ -99,10 +97,28 @@ def test_coarse_fibres_at_high_magnification_are_found():
     )
     um_per_px = float(rng.uniform(0.25, 0.35))
     image, truth = render_fibre(rng, "wool", um_per_px=um_per_px, size=512, population=population)
+    return image, truth, um_per_px
+
+
+def test_coarse_fibres_at_high_magnification_are_found():
+    # Three wool fibres 93-119 px wide at 0.29 µm/px, crossing each other in a 512 px field:
+    # the widest has clean cross-sections over 0.95 of its width along it, and asking for 1.5
+    # widths missed it.
+    image, truth, um_per_px = _coarse_wool_field(548)
     result = measure_fibres(image, Calibration.from_um_per_px(um_per_px))
     assert result.n_fibres == truth["n_fibres"] == 3
     found = sorted(f.diameter_um for f in result.fibres)
     assert found == pytest.approx(sorted(truth["diameters_um"]), abs=0.5)
+
+
+def test_a_wide_fibre_merged_with_blurred_ones_around_it_is_found():
+    # A 115 px wool fibre among out-of-focus fibres and debris: everything unlike the
+    # background covered most of the field, so no clear region held the fibre alone and it
+    # was missed; its densest part does.
+    image, truth, um_per_px = _coarse_wool_field(557)
+    result = measure_fibres(image, Calibration.from_um_per_px(um_per_px))
+    assert result.n_fibres == truth["n_fibres"] == 1
+    assert result.mean_diameter_um == pytest.approx(truth["diameter_um"], abs=0.5)
 
 
 @pytest.mark.parametrize(("seed", "label"), [(1, "pashmina"), (2, "pashmina"), (3, "wool")])
