@@ -1,8 +1,9 @@
 """Finding fibres in a micrograph's optical density and measuring each one's edges and scales.
 
-Fibres are seeded from the regions unlike the background, thinnest first, and traced by their
-two edges, step by step, straight on through crossings. Every pixel along a fibre gives a
-cross-section whose edges are located to sub-pixel precision (the outermost steep rise of
+Fibres are seeded from the regions unlike the background, thinnest first (and, where those
+regions cover most of the field, again from their densest part), and traced by their two edges,
+step by step, straight on through crossings. Every pixel along a fibre gives a cross-section
+whose edges are located to sub-pixel precision (the outermost steep rise of
 optical density: a medulla inside may be steeper), then moved, fibre by fibre, to where a model
 of a blurred edge with a dark rim, fitted to the fibre's mean edge profile, puts them (the rim
 pulls the steepest rise outward: fibres read 0.2-0.4 px wide without it; over the bench's 500
@@ -10,7 +11,8 @@ fields the median error went from +0.19 to +0.05 µm); a cross-section counts on
 are sharp and lie on clean background (no crossing fibre, no debris touching it). A trace is a
 fibre only if it is long, steady in width, stiff (air-bubble rings turn round, and an arc cut
 from one lies on a circle that is dark all round), in focus, and not much wider than the clear
-region its seed lies in (a trace over fibres lying side by side runs along their outer edges).
+region its seed lies in (a trace over fibres lying side by side runs along their outer edges),
+with clean cross-sections over at least three quarters of its width along it.
 
 Example:
     >>> import numpy as np
