@@ -332,6 +332,36 @@ def test_satin_columns_in_a_dark_and_a_light_thread_are_measured():
     assert result.stitch_length_cv == pytest.approx(truth["stitch_length_cv"], abs=0.05)
 
 
+@pytest.mark.parametrize(("true_cv", "tolerance"), [(0.0, 0.02), (0.05, 0.015)])
+def test_the_repeats_width_gives_the_length_cv(true_cv, tolerance):
+    # Stitch ends every 30 px along 200 lines: the autocorrelation's peak at the repeat is the
+    # zero lag's widened by the spread of the lengths, whatever the ends' shape.
+    from craftvision.measure.stitch import _repeat
+
+    rng = np.random.default_rng(0)
+    x = np.arange(257)
+    lines = []
+    for _ in range(200):
+        ends = np.cumsum(30 * (1 + true_cv * rng.standard_normal(20))) - rng.uniform(0, 30)
+        light = 1 - 0.5 * np.exp(-0.5 * ((x[:, None] - ends[None]) / 2.0) ** 2).sum(axis=1)
+        lines.append(light + 0.02 * rng.standard_normal(len(x)))
+    repeat = _repeat(np.array(lines, np.float32))
+    assert repeat.length == pytest.approx(30, abs=0.3) and repeat.steady > 0.5
+    assert repeat.cv == pytest.approx(true_cv, abs=tolerance)
+
+
+@pytest.mark.parametrize("seed", [40149, 40173])
+def test_machine_rows_with_loosely_found_ends_are_machine_regular(seed):
+    # Machine fill stitches 88 and 52 px long whose ends were found loosely: the lengths between
+    # them spread by 17-23 % and the work was graded hand-irregular. The light along the
+    # stitches repeats steadily, and that repeat's width gives the CV.
+    image, truth, ppm = _bench_close_up(seed, "machine_embroidery", "lock_fill")
+    result = measure_stitch(image, Calibration.from_px_per_mm(ppm))
+    assert result.grade == "machine-regular" and result.repeat_steadiness >= 0.3
+    assert result.stitch_length_cv == pytest.approx(truth["stitch_length_cv"], abs=0.05)
+    assert result.stitches_per_cm == pytest.approx(truth["stitches_per_cm"], rel=0.05)
+
+
 def test_hand_length_cv_keeps_its_spread():
     # Hand lengths (CV 0.22) over the same background of split and doubled stitches: no sharp
     # peak, so the CV stays the spread of the lengths rather than a peak's width.

@@ -20,8 +20,15 @@ between ends along a line are the stitch lengths, taken about the commonest leng
 end makes a double length, a false one splits a stitch): the median, and the CV from the
 interquartile range; where the lengths make one sharp peak (CV under 5 %, fitted as a Gaussian
 over an even background of split and doubled stitches), a machine's one length, the peak's
-width gives the CV instead, which those stitches would widen. The step from one stitch to the
-next along a row joins a short gap of ground (darning) to the stitch before it.
+width gives the CV instead, which those stitches would widen. Where the light along the lines
+repeats steadily (its autocorrelation at the repeat 0.3 or more of that at no lag, as in 236 of
+317 machine renders and 3 of 295 hand ones), the CV is the smaller of that and the spread of
+lengths that the repeat's peak implies (the zero lag's width, widened by it), which does not
+depend on finding each end: ends found loosely along machine rows had spread their lengths by
+15-25 % (of 720 renders, machine photos graded hand-irregular fell from 54 to 40, their length
+CV's median error from 0.013-0.030 to 0.010-0.023, and 28 more were given stitches per cm, 20
+of them within 5 %). The step from one stitch to the next along a row joins a short gap of
+ground (darning) to the stitch before it.
 
 The photo is also cut into tiles, in each of which the rows of thread are found as crests
 across the stitches and followed. The stitches lie side by side in columns (satin) where the
@@ -147,6 +154,10 @@ _SHARP = 0.05  # a peak of lengths this narrow (CV) is one length repeated: a ma
 # Fewer lengths than this call a low CV machine-regular only with a steady repeat behind them.
 _FEW_LENGTHS = 40
 _STEADY_REPEAT = 0.1
+# A repeat this steady is a machine's (of 720 renders, 3 of 295 hand photos reached it, and 236
+# of 317 machine ones); its ends may still be found loosely, widening the lengths between
+# them, and the CV is then the smaller of theirs and the repeat's own (see :func:`_repeat`).
+_STEADY_CV = 0.3
 
 
 def _direction(tile: np.ndarray) -> tuple[float, float]:
@@ -440,10 +451,38 @@ def _smooth_along(profiles: np.ndarray, sigma: float) -> np.ndarray:
     return np.where(valid, smooth / np.maximum(weight, 1e-3), np.nan).astype(np.float32)
 
 
-def _repeat(profiles: np.ndarray) -> tuple[float, float] | None:
-    """The commonest repeat (px) along the lines: the strongest peak of their mean
-    autocorrelation past its first dip, after taking off light that drifts slowly; and how
-    steady it is (the autocorrelation there as a share of that at no lag)."""
+@dataclass(frozen=True)
+class _Repeat:
+    """The commonest repeat of light along the lines: its ``length`` (px), how ``steady`` it is
+    (the autocorrelation there as a share of that at no lag) and the ``cv`` of the lengths
+    that its peak's width implies (NaN where the peak is too flat to measure)."""
+
+    length: float
+    steady: float
+    cv: float
+
+
+def _peak_width(corr: np.ndarray, lag: int) -> float:
+    """Gaussian SD (px) of the autocorrelation's peak at ``lag``, from a parabola fitted to its
+    logarithm over two lags each side (NaN where that is not a peak)."""
+    around = np.arange(lag - 2, lag + 3)
+    if around[-1] >= len(corr):
+        return math.nan
+    values = corr[np.abs(around)]
+    if np.any(values <= 0):
+        return math.nan
+    bend = np.polyfit(around - lag, np.log(values), 2)[0]
+    return math.sqrt(-0.5 / bend) if bend < 0 else math.nan
+
+
+def _repeat(profiles: np.ndarray) -> _Repeat | None:
+    """The commonest repeat along the lines: the strongest peak of their mean autocorrelation
+    past its first dip, after taking off light that drifts slowly.
+
+    Its width is the zero lag's (the shape of one stitch end) widened by the spread of the
+    lengths, so their CV is the difference of the two widths' squares, rooted, over the repeat;
+    it does not depend on finding each end.
+    """
     valid = np.isfinite(profiles)
     detail = profiles - _smooth_along(profiles, profiles.shape[1] / 6)
     detail = np.where(valid, detail, 0).astype(np.float32)
@@ -465,7 +504,9 @@ def _repeat(profiles: np.ndarray) -> tuple[float, float] | None:
     k = int(peaks[np.argmax(corr[peaks])])
     a, b, c = corr[k - 1], corr[k], corr[k + 1]
     bend = a - 2 * b + c
-    return k + (0.5 * (a - c) / bend if bend < 0 else 0.0), float(b / max(corr[0], 1e-9))
+    length = float(k + (0.5 * (a - c) / bend if bend < 0 else 0.0))
+    spread = _peak_width(corr, k) ** 2 - _peak_width(corr, 0) ** 2
+    return _Repeat(length, float(b / max(corr[0], 1e-9)), math.sqrt(max(spread, 0.0)) / length)
 
 
 def _dips(profiles: np.ndarray, shortest: float, depth: float) -> tuple[np.ndarray, np.ndarray]:
@@ -505,10 +546,9 @@ def _dips(profiles: np.ndarray, shortest: float, depth: float) -> tuple[np.ndarr
     return line, at + np.clip(shift, -0.5, 0.5)
 
 
-def _traced_gaps(gray: np.ndarray, spacing: float) -> tuple[list[np.ndarray], float]:
+def _traced_gaps(gray: np.ndarray, spacing: float) -> tuple[list[np.ndarray], _Repeat | None]:
     """Gaps between stitch ends (px) along lines traced along the stitches over the photo, per
-    line, and how steady their repeat is (the autocorrelation there as a share of that at no
-    lag; 0 where there is none).
+    line, and the repeat of light along them (None where there is none).
 
     The lines follow the local stitch direction, so curving rows are followed; the commonest
     repeat of light along them sets the scale, and the ends are found at that scale (dips at
@@ -520,8 +560,8 @@ def _traced_gaps(gray: np.ndarray, spacing: float) -> tuple[list[np.ndarray], fl
     profiles = _profiles(gray, line_x, line_y, spacing)
     found = _repeat(profiles)
     if found is None:
-        return [], 0.0
-    repeat, strength = found
+        return [], None
+    repeat, strength = found.length, found.steady
     values = profiles[np.isfinite(profiles)]
     spread = float(np.percentile(values, 95) - np.percentile(values, 5))
     smooth = _smooth_along(profiles, max(0.7, 0.08 * repeat))
@@ -539,7 +579,7 @@ def _traced_gaps(gray: np.ndarray, spacing: float) -> tuple[list[np.ndarray], fl
         shallow, shallow_owner = gaps_at(_DEPTHS[1])
         if len(shallow) >= _MIN_STITCHES and abs(_commonest(shallow) / repeat - 1) <= _AGREE:
             gaps, owner = shallow, shallow_owner
-    return [gaps[owner == k] for k in np.unique(owner)], strength
+    return [gaps[owner == k] for k in np.unique(owner)], found
 
 
 def regularity_grade(
@@ -728,7 +768,8 @@ def measure_stitch(
     # (no steady repeat along the lines); where still too few, along the lines on the log of
     # the light, 4 grey levels up from black so that a near-black thread's noise does not
     # swamp it. Each is tried only where the one before falls short.
-    traced, steadiness = _traced_gaps(gray, spacing) if spacing is not None else ([], 0.0)
+    traced, repeat = _traced_gaps(gray, spacing) if spacing is not None else ([], None)
+    steadiness = 0.0 if repeat is None else repeat.steady
     finders = (
         lambda: traced,
         lambda: [row for t in tiles for row in t.gaps],
@@ -754,6 +795,8 @@ def measure_stitch(
     lined = np.array([_lined_up(part, common) for part in corners]).reshape(-1, 2)
     work, pitch = _work(tiles, float(np.median(steps)), lined)
     length_cv = _length_cv(gaps / common)
+    if repeat is not None and repeat.steady >= _STEADY_CV and math.isfinite(repeat.cv):
+        length_cv = min(length_cv, repeat.cv)
     if regularity_grade(length_cv, len(gaps), steadiness)[0] != "machine-regular":
         pitch = None
     return StitchResult(
