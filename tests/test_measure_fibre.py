@@ -64,40 +64,38 @@ def test_field_finds_each_fibre_through_crossings(seed, label, um_per_px):
     assert found == pytest.approx(sorted(truth["diameters_um"]), abs=1.0)
 
 
-def test_wide_fibres_in_a_strongly_vignetted_field_are_found():
-    # Three 15-20 µm fibres 50-65 px wide at 0.30 µm/px cross the frame of a field whose light
-    # falls by half towards one side: the background fitted from the frame settled on the
-    # fibres, the whole field read as fibre, and none was found (33 of the bench's 500 fields).
-    rng = np.random.default_rng(202610000)
-    population = draw_population(rng, "pashmina")
-    mean = float(rng.uniform(10.0, 40.0))
+def _field(
+    seed: int, label: str, means: tuple[float, float], scales: tuple[float, float]
+) -> tuple[np.ndarray, dict, float]:
+    """A 512 px field of a ``label`` population whose mean diameter (µm) is drawn from
+    ``means`` and its scale (µm/px) from ``scales``, as the bench draws them; with its truth
+    and scale."""
+    rng = np.random.default_rng(seed)
+    population = draw_population(rng, label)
+    mean = float(rng.uniform(*means))
     population = dataclasses.replace(
         population,
         diameter_um=mean,
         diameter_sd_um=population.diameter_sd_um * mean / population.diameter_um,
     )
-    um_per_px = float(rng.uniform(0.25, 1.0))
-    image, truth = render_fibre(
-        rng, "pashmina", um_per_px=um_per_px, size=512, population=population
-    )
+    um_per_px = float(rng.uniform(*scales))
+    image, truth = render_fibre(rng, label, um_per_px=um_per_px, size=512, population=population)
+    return image, truth, um_per_px
+
+
+def test_wide_fibres_in_a_strongly_vignetted_field_are_found():
+    # Three 15-20 µm fibres 50-65 px wide at 0.30 µm/px cross the frame of a field whose light
+    # falls by half towards one side: the background fitted from the frame settled on the
+    # fibres, the whole field read as fibre, and none was found (33 of the bench's 500 fields).
+    image, truth, um_per_px = _field(202610000, "pashmina", (10.0, 40.0), (0.25, 1.0))
     result = measure_fibres(image, Calibration.from_um_per_px(um_per_px))
     assert result.n_fibres == truth["n_fibres"] == 3
     assert result.mean_diameter_um == pytest.approx(truth["diameter_um"], abs=0.5)
 
 
 def _coarse_wool_field(seed: int) -> tuple[np.ndarray, dict, float]:
-    """A 512 px field of wool 25-40 µm thick at 0.25-0.35 µm/px (fibres 70-160 px wide)."""
-    rng = np.random.default_rng(seed)
-    population = draw_population(rng, "wool")
-    mean = float(rng.uniform(25.0, 40.0))
-    population = dataclasses.replace(
-        population,
-        diameter_um=mean,
-        diameter_sd_um=population.diameter_sd_um * mean / population.diameter_um,
-    )
-    um_per_px = float(rng.uniform(0.25, 0.35))
-    image, truth = render_fibre(rng, "wool", um_per_px=um_per_px, size=512, population=population)
-    return image, truth, um_per_px
+    """A field of wool 25-40 µm thick at 0.25-0.35 µm/px (fibres 70-160 px wide)."""
+    return _field(seed, "wool", (25.0, 40.0), (0.25, 0.35))
 
 
 def test_coarse_fibres_at_high_magnification_are_found():
