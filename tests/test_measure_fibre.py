@@ -109,6 +109,18 @@ def test_coarse_fibres_at_high_magnification_are_found():
     assert found == pytest.approx(sorted(truth["diameters_um"]), abs=0.5)
 
 
+@pytest.mark.parametrize("seed", [517, 522])
+def test_a_coarse_fibre_filling_most_of_a_strip_is_found(seed):
+    # A 37 and a 44 µm fibre, 141 and 174 px wide, across strips 190 and 232 px high: a curve
+    # of the light across the strip had fitted the fibre's pale inside as background, and the
+    # fibre was lost; across a strip twice as long as it is high the light is taken as flat.
+    image, truth, um_per_px = _coarse_wool_field(seed)
+    assert truth["layout"] == "strip" and image.shape[1] == 2 * image.shape[0]
+    result = measure_fibres(image, Calibration.from_um_per_px(um_per_px))
+    assert result.n_fibres == 1
+    assert result.mean_diameter_um == pytest.approx(truth["diameter_um"], abs=0.5)
+
+
 def test_a_wide_fibre_merged_with_blurred_ones_around_it_is_found():
     # A 115 px wool fibre among out-of-focus fibres and debris: everything unlike the
     # background covered most of the field, so no clear region held the fibre alone and it
