@@ -121,6 +121,17 @@ def test_a_coarse_fibre_filling_most_of_a_strip_is_found(seed):
     assert result.mean_diameter_um == pytest.approx(truth["diameter_um"], abs=0.5)
 
 
+def test_two_fibres_crossing_at_a_shallow_angle_are_not_read_as_one():
+    # A 19 µm pashmina fibre over another at a few degrees: a trace bounded by one's edge and
+    # the other's read as a 48 µm fibre. Its width grew by 0.028 px per px along it; a fibre's
+    # edges run parallel.
+    image, truth, um_per_px = _field(9064, "pashmina", (10.0, 40.0), (0.25, 1.0))
+    result = measure_fibres(image, Calibration.from_um_per_px(um_per_px))
+    assert result.n_fibres >= 3
+    for fibre in result.fibres:
+        assert min(abs(fibre.diameter_um - d) for d in truth["diameters_um"]) < 0.5
+
+
 def test_a_wide_fibre_merged_with_blurred_ones_around_it_is_found():
     # A 115 px wool fibre among out-of-focus fibres and debris: everything unlike the
     # background covered most of the field, so no clear region held the fibre alone and it
