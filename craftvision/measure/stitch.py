@@ -631,7 +631,9 @@ class StitchResult:
     line: running, stem, darning, fill and chain stitches) or ``"columns"`` (stitches side by
     side across a band: satin); ``stitch_pitch_px`` is the step from one stitch to the next
     along that line or column, which gives stitches per cm (``None`` where it is withheld:
-    see :attr:`withheld`).
+    see :attr:`withheld`). ``repeat_steadiness`` is how steadily the light along the stitches
+    repeats (the autocorrelation at the repeat as a share of that at no lag: mostly under 0.2 for
+    hand work, 0.3 or more for most machine work), which the grade reads as well as the CV.
 
     Example:
         >>> r = StitchResult("a.png", 30.0, 0.02, 30.0, "rows", 0.5, 120, 15.0)
