@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import cv2
 import numpy as np
 import pytest
 
@@ -96,6 +97,22 @@ def test_wide_fibres_in_a_strongly_vignetted_field_are_found():
 def _coarse_wool_field(seed: int) -> tuple[np.ndarray, dict, float]:
     """A field of wool 25-40 µm thick at 0.25-0.35 µm/px (fibres 70-160 px wide)."""
     return _field(seed, "wool", (25.0, 40.0), (0.25, 0.35))
+
+
+def test_the_edge_model_follows_a_thin_fibres_round_body():
+    # A 10 px fibre's thickness rises as its chord, slower than the square root of the depth a
+    # few px in: the square root alone put the edge 0.1 px out, and fibres of 10-16 px read
+    # +0.15 µm too wide at 1.0 µm/px.
+    from craftvision.measure._fibres import _EDGE_U, _edge_shift
+
+    x = np.arange(-20.0, 20.0, 0.05)
+    depth = np.clip(x - 0.3, 0, None)  # the edge is 0.3 px in
+    chord = np.sqrt(depth * np.clip(1 - depth / 10.0, 0, None))
+    od = np.where(depth > 0, 0.1 * np.exp(-((depth / 0.6) ** 2)), 0) + 0.3 * chord
+    seen = cv2.GaussianBlur(od[None], (0, 0), 0.6 / 0.05, sigmaY=1e-3)[0]
+    profile = np.interp(_EDGE_U, x, seen)
+    assert _edge_shift(profile, 5.0) == pytest.approx(0.3, abs=0.01)
+    assert abs(_edge_shift(profile) - 0.3) >= 0.05
 
 
 def test_coarse_fibres_at_high_magnification_are_found():

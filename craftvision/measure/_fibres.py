@@ -320,8 +320,9 @@ def _on_ring(mask: np.ndarray, pts: np.ndarray, width: float) -> bool:
 # --------------------------------------------------------------------------- edge model
 
 # A fibre's edge seen in optical density: a dark rim (its Becke line) along the inside of the
-# edge, fading inward over about a micrometre, over the body's rise (a cylinder's thickness
-# rises as the square root of the depth in from its edge), blurred by the optics. The rim
+# edge, fading inward over about a micrometre, over the body's rise (a cylinder's thickness,
+# the chord at each depth in from its edge: as the square root of the depth near the edge, then
+# slower, which on fibres 10-16 px wide matters), blurred by the optics. The rim
 # pulls the steepest rise outward, by up to half a px on each side (fibres read 0.2-0.4 px too
 # wide), so each fibre's edges are placed where this model, fitted to its mean edge profile,
 # puts them. Where the rim is sharper than a pixel, as in the bench's renders, this removes the
@@ -331,23 +332,31 @@ _EDGE_U = np.arange(-4.0, 3.01, _STEP)  # px in from a located edge that the mod
 _SHIFTS = np.arange(-1.5, 1.501, 0.05)  # px in from the located edge that the model is tried at
 _BLURS = np.concatenate([np.arange(0.2, 1.55, 0.1), [1.8, 2.2, 2.6, 3.0]])  # Gaussian sigma, px
 _RIMS = np.array([0.3, 0.45, 0.6, 0.8, 1.0, 1.3, 1.7, 2.2, 3.0, 4.0])  # px over which a rim fades
+# Fibre radii (px) the model is built for; a fibre takes the nearest, and one wider than
+# _ROUND_PX in radius is taken as flat-sided over the few px fitted (the square root alone). At
+# 1.0 µm/px, 12 px pashmina fibres read +0.15 µm too wide with the square root, +0.08 µm with
+# their chord.
+_RADII = (3.0, 4.0, 5.0, 6.0, 7.0, 8.5, 10.0, 12.0, 15.0, 20.0)
+_ROUND_PX = 25.0
 
 
-@functools.lru_cache(maxsize=1)
-def _edge_residuals() -> np.ndarray:
-    """The edge model's residual operators (I - B B+), per shift, blur and rim width.
+@functools.lru_cache(maxsize=len(_RADII) + 1)
+def _edge_bases(radius: float) -> np.ndarray:
+    """The edge model for fibres of ``radius`` px: orthonormal bases of the profiles it can
+    take, per shift, blur and rim width (columns beyond a basis's rank are zero).
 
-    B's columns are the background, the rim and the body, blurred and shifted; the amplitudes
-    are free (a rim may be dark, bright or absent).
+    The profiles span the background, the rim and the body, blurred and shifted; the
+    amplitudes are free (a rim may be dark, bright or absent).
     """
     fine = np.arange(-30.0, 30.0, 0.05)
     depth = np.maximum(fine, 0.0)
+    chord = np.sqrt(depth * np.clip(1 - depth / (2 * radius), 0.0, None))
     u = _EDGE_U[None, :] - _SHIFTS[:, None]  # where each shift samples the model
     bases = []
     for blur in _BLURS:
         kernel = np.exp(-0.5 * (np.arange(-6 * blur, 6 * blur + 1e-9, 0.05) / blur) ** 2)
         kernel /= kernel.sum()
-        body = np.convolve(np.sqrt(depth), kernel, "same")
+        body = np.convolve(chord, kernel, "same")
         for rim in _RIMS:
             line = np.convolve(
                 np.where(fine > 0, np.exp(-((depth / rim) ** 2)), 0.0), kernel, "same"
@@ -355,14 +364,15 @@ def _edge_residuals() -> np.ndarray:
             bases.append(
                 np.stack([np.ones_like(u), np.interp(u, fine, line), np.interp(u, fine, body)], -1)
             )
-    basis = np.concatenate(bases)
-    eye = np.eye(len(_EDGE_U))
-    return (eye - basis @ np.linalg.pinv(basis)).astype(np.float32)
+    vectors, strengths, _ = np.linalg.svd(np.concatenate(bases), full_matrices=False)
+    rank = strengths > 1e-6 * strengths[:, :1]
+    return (vectors * rank[:, None, :]).astype(np.float32)
 
 
-def _edge_shift(profile: np.ndarray) -> float:
-    """How far in (px) the edge model, fitted to ``profile`` (sampled at ``_EDGE_U``), puts
-    the edge.
+def _edge_shift(profile: np.ndarray, radius: float = math.inf) -> float:
+    """How far in (px) the edge model for fibres of ``radius`` px, fitted to ``profile``
+    (sampled at ``_EDGE_U``), puts the edge: where it leaves the least residual, that is where
+    the profile's projection on the model's basis is longest.
 
     Example:
         >>> x = np.arange(-20.0, 20.0, 0.05)  # px; the edge is 0.4 px in
@@ -372,8 +382,9 @@ def _edge_shift(profile: np.ndarray) -> float:
         >>> round(_edge_shift(np.interp(_EDGE_U, x, seen)), 2)
         0.4
     """
-    res = _edge_residuals() @ profile.astype(np.float32)
-    best = int(np.argmin((res * res).sum(axis=-1)))
+    nearest = min(_RADII, key=lambda r: abs(r - radius)) if radius < _ROUND_PX else math.inf
+    fit = np.einsum("kuc,u->kc", _edge_bases(nearest), profile.astype(np.float32))
+    best = int(np.argmax((fit * fit).sum(axis=-1)))
     return float(_SHIFTS[best % len(_SHIFTS)])
 
 
@@ -475,8 +486,9 @@ def _sections(
         ok &= (count >= 1) & (np.abs(mean) < level) & (peak < 2 * level)
     if ok.any():  # the edge model, fitted to the mean profile of each side's clean edges
         clean = prof[ok]
-        left = left + _edge_shift(_edge_profiles(clean, s, left[ok], 1.0).mean(axis=0))
-        right = right - _edge_shift(_edge_profiles(clean, s, right[ok], -1.0).mean(axis=0))
+        radius = float(np.median(right[ok] - left[ok])) / 2
+        left = left + _edge_shift(_edge_profiles(clean, s, left[ok], 1.0).mean(axis=0), radius)
+        right = right - _edge_shift(_edge_profiles(clean, s, right[ok], -1.0).mean(axis=0), radius)
     return _Sections(left, right, ok, np.maximum(bl, br))
 
 
