@@ -144,14 +144,9 @@ def _measured_reason(modality: str, summary: Mapping[str, Any]) -> str:
             f"{summary.get('threads_per_cm_weft')} weft threads/cm, spacing CV "
             f"{100 * (summary.get('spacing_cv') or 0):.1f} % ({summary.get('grade')})"
         )
-    if summary.get("stitch_length_cv") is None:
-        return f"stitch: {summary.get('rule')}"
     per_cm = summary.get("stitches_per_cm")
-    density = "" if per_cm is None else f" {per_cm} stitches/cm,"
-    return (
-        f"stitch:{density} length CV {100 * (summary.get('stitch_length_cv') or 0):.1f} % "
-        f"({summary.get('grade')})"
-    )
+    density = "" if per_cm is None else f" {per_cm} stitches/cm;"
+    return f"stitch:{density} {summary.get('grade')} — {summary.get('rule')}"
 
 
 def aggregate(

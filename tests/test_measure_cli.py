@@ -136,12 +136,18 @@ def test_sample_reasons_cite_the_fibre_diameter(model, mean, sd, verdict, reason
     ("summary", "reason"),
     [
         (
-            {"stitches_per_cm": 3.9, "stitch_length_cv": 0.024, "grade": "machine-regular"},
-            "stitch: 3.9 stitches/cm, length CV 2.4 % (machine-regular)",
+            {
+                "stitches_per_cm": 3.9,
+                "stitch_length_cv": 0.024,
+                "grade": "machine-regular",
+                "rule": "stitch length CV 2.4 % ≤ 8 %: one length repeated",
+            },
+            "stitch: 3.9 stitches/cm; machine-regular — stitch length CV 2.4 % ≤ 8 %: one length "
+            "repeated",
         ),
         (
-            {"stitch_length_cv": None, "grade": "ungraded", "rule": "ungraded: too few"},
-            "stitch: ungraded: too few",
+            {"stitch_length_cv": None, "grade": "ungraded", "rule": "too few lengths"},
+            "stitch: ungraded — too few lengths",
         ),
     ],
 )

@@ -961,7 +961,7 @@ class StitchSample:
             else (None, None)
         )
         if cv is None and self.n_images:
-            grade, rule = "ungraded", "ungraded: no photo gave enough stitch lengths to grade"
+            grade, rule = "ungraded", "no photo gave enough stitch lengths to grade"
         elif self.n_graded < self.n_images:
             rule = f"{rule} (the CV of the {self.n_graded} of {self.n_images} photos graded)"
 
