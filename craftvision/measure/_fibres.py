@@ -55,16 +55,16 @@ _BUNDLE = 1.8
 # of it (of 138 wool fibres 80-150 px wide, asking for 1.5 widths missed 10 more, while this
 # lets one trace over two fibres through).
 _CLEAN_WIDTHS = 0.75
-# Regions unlike the background covering more of a field than this have merged (wide fibres
-# with blurred ones and debris); fibres are then also sought where the optical density lies
-# above this share of the level that best splits the regions' densities in two. Of 138 wool
-# fibres 80-150 px wide, 12 more were found so, and none lost.
 # A fibre's two edges run parallel; a trace whose width changes faster than this along it (px
 # per px: edges 1.4° apart) runs over two fibres crossing at a shallow angle, where one's edge
 # and the other's bound it. Over 400 fields its 3 such traces were 1.5-2.5 times as wide as
 # any fibre there, and 4 of 646 true fibres changed width so fast; over the bench's 15 sample
 # means at three seeds the largest error fell from 0.34 to 0.31 µm, the mean from 0.14 to 0.08.
 _DIVERGING = 0.025
+# Regions unlike the background covering more of a field than this have merged (wide fibres
+# with blurred ones and debris); fibres are then also sought where the optical density lies
+# above this share of the level that best splits the regions' densities in two. Of 138 wool
+# fibres 80-150 px wide, 12 more were found so, and none lost.
 _MERGED = 0.45
 _DENSER = 0.7
 
