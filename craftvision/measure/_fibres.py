@@ -69,26 +69,32 @@ _MERGED = 0.45
 _DENSER = 0.7
 
 
+_MASK_SIGMA = 1.5  # px the optical density is smoothed over before it is masked
+
+
 def _slope_noise(noise: float) -> float:
     """SD of a profile's slope (per px) from pixel noise: profiles average 5 px along."""
     return 0.6 * noise
 
 
-def _mask(od: np.ndarray, noise: float) -> np.ndarray:
-    """Pixels unlike the background (fibres, debris, bubbles), closed over small gaps.
+def _mask(smooth: np.ndarray, noise: float) -> np.ndarray:
+    """Pixels unlike the background (fibres, debris, bubbles) in the optical density smoothed
+    over ``_MASK_SIGMA`` px, whose pixel noise is ``noise``; see :func:`_tidy`.
 
     Both darker and brighter than the background count (the lens line along a glassy
     synthetic is brighter), and so do steep slopes (where one turns into the other).
     """
-    sigma = 1.5
-    smooth = cv2.GaussianBlur(od, (0, 0), sigma)
-    level = max(5 * noise / (2 * math.sqrt(math.pi) * sigma), 0.04)
+    level = max(5 * noise / (2 * math.sqrt(math.pi) * _MASK_SIGMA), 0.04)
     gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8)
     gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8)
-    steep = max(5 * noise / (4 * math.sqrt(math.pi) * sigma**2), 0.02)
-    mask = ((np.abs(smooth) > level) | (gx * gx + gy * gy > steep * steep)).astype(np.uint8)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    steep = max(5 * noise / (4 * math.sqrt(math.pi) * _MASK_SIGMA**2), 0.02)
+    return _tidy((np.abs(smooth) > level) | (gx * gx + gy * gy > steep * steep))
+
+
+def _tidy(mask: np.ndarray) -> np.ndarray:
+    """A mask closed over small gaps, then cleared of specks (uint8)."""
+    closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    return cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
 
 
 # --------------------------------------------------------------------------- tracing
@@ -523,24 +529,21 @@ class FoundFibre:
         return np.linalg.norm(pts[:, None] - near, axis=-1).min(axis=1)
 
 
-def _width_trend(pts: np.ndarray, ok: np.ndarray, widths: np.ndarray) -> float:
+def _width_trend(ok: np.ndarray, widths: np.ndarray) -> float:
     """How fast a trace's width changes along it (px per px): the slope of its clean
-    cross-sections' widths against the distance along the trace."""
-    along = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))])
-    return float(np.polyfit(along[ok], widths, 1)[0])
+    cross-sections' widths (at the ``ok`` points of a trace resampled every px, see
+    :func:`_resample`) against their place along it."""
+    return float(np.polyfit(np.flatnonzero(ok), widths, 1)[0])
 
 
-def _denser(od: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The densest part of ``mask``: optical density above ``_DENSER`` of the level that best
-    splits the mask's densities in two (Otsu's), closed and opened as :func:`_mask` is."""
-    smooth = cv2.GaussianBlur(od, (0, 0), 1.5)
+def _denser(smooth: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The densest part of ``mask``: smoothed optical density above ``_DENSER`` of the level
+    that best splits the mask's densities in two (Otsu's), tidied as :func:`_mask` is."""
     inside = smooth[mask > 0]
     low, high = float(inside.min()), float(inside.max())
     scaled = np.round((inside - low) / max(high - low, 1e-6) * 255).astype(np.uint8)
     level, _ = cv2.threshold(scaled.reshape(1, -1), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    dense = (smooth > _DENSER * (low + level / 255 * (high - low))).astype(np.uint8)
-    dense = cv2.morphologyEx(dense, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-    return cv2.morphologyEx(dense, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    return _tidy(smooth > _DENSER * (low + level / 255 * (high - low)))
 
 
 def find_fibres(od: np.ndarray, noise: float) -> list[FoundFibre]:
@@ -553,12 +556,13 @@ def find_fibres(od: np.ndarray, noise: float) -> list[FoundFibre]:
     background cover more than ``_MERGED`` of the field (wide fibres merged with blurred ones
     and debris around them), fibres are also sought in its densest part (:func:`_denser`).
     """
-    mask = _mask(od, noise)
+    smooth = cv2.GaussianBlur(od, (0, 0), _MASK_SIGMA)
+    mask = _mask(smooth, noise)
     owner = np.zeros(mask.shape, np.int32)  # 1 + index into found, along each fibre's band
     found: list[FoundFibre | None] = []
     _seek(od, noise, mask, found, owner)
     if mask.mean() > _MERGED:
-        _seek(od, noise, _denser(od, mask), found, owner)
+        _seek(od, noise, _denser(smooth, mask), found, owner)
     return [f for f in found if f is not None]
 
 
@@ -609,7 +613,7 @@ def _seek(
         blur = float(np.median(sec.blur[ok]))
         if np.mean(np.abs(widths - median) < 0.08 * median) < 0.75 or blur > _MAX_BLUR_PX:
             continue
-        if abs(_width_trend(pts, ok, widths)) > _DIVERGING:
+        if abs(_width_trend(ok, widths)) > _DIVERGING:
             continue
         fibre = FoundFibre([(pts, tan, ok)], widths)
         ix = np.clip(np.round(pts).astype(int), 0, [w - 1, h - 1])
