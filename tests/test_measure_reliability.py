@@ -66,6 +66,20 @@ def test_mirrored_strip_keeps_its_fibre() -> None:
     assert mirrored.fibres[0].length_px == pytest.approx(reference.fibres[0].length_px, abs=2)
 
 
+def test_dark_medulla_does_not_pull_a_pale_fibre_s_edges_in() -> None:
+    """Found by the property test above: mirrored, a pale fibre's first seed had its axis tilted
+    by an air-bubble ring, and settling on its edges with a wide window caught the edges of its
+    dark ladder medulla (22 px of 35), so the fibre was traced too narrow and rejected."""
+    image, truth = render_fibre(
+        np.random.default_rng(2167), "other_animal", um_per_px=0.5, layout="strip"
+    )
+    calibration = Calibration.from_um_per_px(0.5)
+    for shown in (image, np.ascontiguousarray(image[:, ::-1])):
+        result = measure_fibres(shown, calibration)
+        assert result.n_fibres == 1
+        assert result.mean_diameter_um == pytest.approx(truth["diameter_um"], abs=0.5)
+
+
 def test_arc_of_an_air_bubble_ring_is_not_a_fibre() -> None:
     """Found by the property test above: mirrored, part of an air-bubble ring cut off by the
     strip's edge and by the fibre it crosses turns only 67°, short of the turn that rejects a

@@ -219,8 +219,9 @@ def _trace(
     lo, hi = _run(mask, p, np.array([-t[1], t[0]]), 4 * radius + 6)
     if not math.isfinite(hi) or lo > 0 or hi < 0:
         return None
-    for _ in range(3):  # the mask's run is rough: settle on the edges
-        left, right, gl, gr = _edges_at(od, p, t, lo, hi, max(3.0, 0.2 * (hi - lo)), min_slope)
+    for k in range(3):  # the mask's run is rough: settle on the edges, looking ever closer
+        window = max(3.0, 0.2 * (hi - lo) / (k + 1))  # so a dark medulla does not pull them in
+        left, right, gl, gr = _edges_at(od, p, t, lo, hi, window, min_slope)
         if min(gl, gr) <= min_slope or right - left <= 2:
             return None
         p = p + np.array([-t[1], t[0]]) * (left + right) / 2
