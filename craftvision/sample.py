@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from craftvision.errors import ConfigError
+from craftvision.measure.fibre import GI_PASHMINA_MAX_UM, mean_uncertainty
 from craftvision.suggest import did_you_mean
 from craftvision.types import MODALITIES, InspectionError, Prediction, Verdict
 
@@ -105,35 +105,31 @@ def _modality_result(
     )
 
 
-GI_PASHMINA_MAX_UM = 16.0
-
-
 def _fibre_check(result: ModalityResult, fibre: Mapping[str, Any]) -> tuple[ModalityResult, str]:
     """Weigh a fibre modality's verdict against its measured mean diameter (GI: ≤ 16 µm).
 
-    A mean clearly above the limit (by more than two standard errors) makes the fibre an
-    imitation of GI Pashmina whatever the model says; one within the measuring uncertainty of
-    the limit leaves a genuine verdict inconclusive. Returns the result and a reason citing
-    the measurement.
+    A mean clearly above the limit (the limit below the mean's 95 % confidence interval) makes
+    the fibre an imitation of GI Pashmina whatever the model says; one within the measuring
+    uncertainty of the limit, on either side, leaves a genuine verdict inconclusive. Returns
+    the result and a reason citing the measurement.
     """
     n, mean, sd = fibre.get("n_fibres") or 0, fibre.get("mean_um"), fibre.get("sd_um")
     if not n or mean is None:
         return result, "fibre: no fibre diameter measured"
-    error = 2 * sd / math.sqrt(n) if sd is not None and n > 1 else math.inf
-    counted = f"{n} fibre{'s' if n != 1 else ''}"
-    if mean <= GI_PASHMINA_MAX_UM:
-        return result, f"fibre: mean diameter {mean:.1f} µm ≤ 16 µm GI limit ({counted})"
-    above = f"mean diameter {mean:.1f} µm > 16 µm GI limit ({counted})"
-    if mean - error > GI_PASHMINA_MAX_UM:
-        if result.verdict is not Verdict.IMITATION:
+    side = "≤" if mean <= GI_PASHMINA_MAX_UM else ">"
+    cited = f"mean diameter {mean:.1f} µm {side} 16 µm GI limit ({n} fibre{'s' if n != 1 else ''})"
+    if abs(mean - GI_PASHMINA_MAX_UM) > mean_uncertainty(sd, n):
+        if side == ">" and result.verdict is not Verdict.IMITATION:
             result = replace(
-                result, verdict=Verdict.IMITATION, reason=f"fibre: imitation — {above}"
+                result, verdict=Verdict.IMITATION, reason=f"fibre: imitation — {cited}"
             )
-        return result, f"fibre: {above}"
+        return result, f"fibre: {cited}"
+    cited += ", within the measuring uncertainty"
     if result.verdict is Verdict.GENUINE:
-        reason = f"fibre: inconclusive — {above}, within the measuring uncertainty"
-        result = replace(result, verdict=Verdict.INCONCLUSIVE, reason=reason)
-    return result, f"fibre: {above}, within the measuring uncertainty"
+        result = replace(
+            result, verdict=Verdict.INCONCLUSIVE, reason=f"fibre: inconclusive — {cited}"
+        )
+    return result, f"fibre: {cited}"
 
 
 def _measured_reason(modality: str, summary: Mapping[str, Any]) -> str:

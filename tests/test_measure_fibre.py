@@ -228,6 +228,26 @@ def test_fineness_rules(mean, cv, coarse, grade, words):
     assert words in result.rule
 
 
+@pytest.mark.parametrize(
+    ("mean", "n", "words"),
+    [(15.6, 40, "16 µm GI limit"), (18.8, 60, "19 µm US cashmere limit"), (17.0, 3, "limits")],
+)
+def test_a_limit_within_the_mean_s_uncertainty_is_inconclusive(mean, n, words):
+    """Labs grade on hundreds of fibres: a mean whose 95 % interval takes in a limit does not
+    show which side of it the sample lies, and the rule says about how many fibres would."""
+    result = grade_fineness(mean, 20.0, 0.0, n)
+    assert result.grade == "inconclusive"
+    assert words in result.rule
+    needed = int(result.rule.split("about ")[1].split()[0])
+    assert needed > n
+    assert grade_fineness(mean, 20.0, 0.0, needed).grade != "inconclusive"
+
+
+def test_one_fibre_is_not_graded_and_many_are():
+    assert grade_fineness(12.0, 0.0, 0.0, 1).grade == "inconclusive"
+    assert grade_fineness(15.6, 20.0, 0.0, 1000).grade == "gi_pashmina"  # ± 0.19 µm
+
+
 def test_a_missed_or_false_scale_margin_does_not_move_the_spacing():
     from craftvision.measure._fibres import margin_spacing
 

@@ -93,7 +93,8 @@ def _summary_lines(modality: str, sample: Any) -> list[str]:
             f"{figure(summary['stitch_length_mm'])} mm, CV {figure(summary['stitch_length_cv'])}, "
             f"angle SD {figure(summary['angle_sd_deg'])}°"
         ]
-    lines.append(f"grade: {summary['grade']} — {summary['rule']}")
+    rule = str(summary["rule"]).removeprefix(f"{summary['grade']}: ")  # "fails: ..." says it twice
+    lines.append(f"grade: {summary['grade']} — {rule}")
     return lines
 
 

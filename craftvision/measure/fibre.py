@@ -9,7 +9,10 @@ fields) into the figures a lab reports, and :func:`grade_fineness` applies the r
 
 - GI "Kashmir Pashmina": mean diameter ≤ 16 µm;
 - US cashmere (cashmere-grade): mean ≤ 19 µm, CV ≤ 24 %, at most 3 % of fibres over 30 µm;
-- anything else fails.
+- anything else fails;
+- inconclusive where the mean's 95 % confidence interval (Student's t over the fibres
+  measured) takes in the 16 or the 19 µm limit, or only one fibre was measured: the rule
+  says about how many fibres would decide it (labs measure hundreds per sample).
 
 Example:
     >>> import numpy as np
@@ -19,8 +22,8 @@ Example:
     >>> result = measure_fibres(img, Calibration.from_um_per_px(0.5))
     >>> result.n_fibres, abs(result.mean_diameter_um - truth["diameter_um"]) < 1.0
     (1, True)
-    >>> summarise_fibres([result]).grade.grade
-    'fails'
+    >>> summarise_fibres([result]).grade.grade  # one fibre cannot show a sample's mean
+    'inconclusive'
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ UNCALIBRATED = f"diameters in µm need a calibration: {HOW_TO_CALIBRATE}"
 # 83 % at 60-90 px and 66 % over 90 px (97 % under 40 px).
 WIDE_PX = 60.0
 _MIN_SIDE_PX = 16
+# Student's t at 97.5 % for 1-9 degrees of freedom; beyond, its Cornish-Fisher expansion about
+# the normal quantile is within 0.003 of it.
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262)
+_Z975 = 1.959964
 
 
 def _um(value: float | None, um_per_px: float | None) -> float | None:
@@ -57,6 +64,25 @@ def _um(value: float | None, um_per_px: float | None) -> float | None:
 
 def _rounded(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(float(value), digits)
+
+
+def mean_uncertainty(sd: float | None, n: int) -> float:
+    """Half-width of the 95 % confidence interval of the mean of ``n`` values whose sample SD
+    is ``sd`` (Student's t), in the unit of ``sd``; infinite for fewer than two values.
+
+    Example:
+        >>> round(mean_uncertainty(3.0, 100), 2), mean_uncertainty(None, 1)
+        (0.6, inf)
+    """
+    if sd is None or n < 2:
+        return math.inf
+    dof = n - 1
+    if dof <= len(_T975):
+        t = _T975[dof - 1]
+    else:
+        z = _Z975
+        t = z + (z**3 + z) / (4 * dof) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * dof**2)
+    return t * sd / math.sqrt(n)
 
 
 @dataclass(frozen=True)
@@ -253,8 +279,9 @@ def measure_fibres(
 class FinenessGrade:
     """A fineness grade and the rule that produced it.
 
-    ``grade`` is ``gi_pashmina``, ``cashmere``, ``fails`` or ``ungraded`` (no calibration or
-    no fibres); ``checks`` holds each rule's pass/fail.
+    ``grade`` is ``gi_pashmina``, ``cashmere``, ``fails``, ``inconclusive`` (a mean limit within
+    the mean's 95 % confidence interval) or ``ungraded`` (no calibration or no fibres);
+    ``checks`` holds each rule's pass/fail at the mean measured.
 
     Example:
         >>> grade_fineness(13.2, 18.0, 0.0, 120).rule
@@ -273,7 +300,13 @@ class FinenessGrade:
 def grade_fineness(
     mean_um: float | None, cv_percent: float | None, over_30_percent: float | None, n_fibres: int
 ) -> FinenessGrade:
-    """Grade a sample from its mean diameter, CV and share of coarse fibres (see module doc)."""
+    """Grade a sample from its mean diameter, CV and share of coarse fibres (see module doc).
+
+    Example:
+        >>> grade = grade_fineness(15.6, 20.0, 0.0, 40)
+        >>> grade.grade, grade.rule.split(" (95 %")[0]
+        ('inconclusive', 'inconclusive: mean diameter 15.6 ± 1.0 µm')
+    """
     if mean_um is None or cv_percent is None or over_30_percent is None or n_fibres == 0:
         why = "no fibres measured" if n_fibres == 0 else "needs a calibration"
         return FinenessGrade("ungraded", f"ungraded: {why}", {})
@@ -287,6 +320,9 @@ def grade_fineness(
         "us_cashmere_cv": us_cv,
         "us_cashmere_coarse": us_coarse,
     }
+    undecided = _undecided(mean_um, cv_percent * mean_um / 100, n_fibres)
+    if undecided is not None:
+        return FinenessGrade("inconclusive", undecided, checks)
     if gi:
         rule = f"meets GI Kashmir Pashmina: mean diameter {mean_um:.1f} µm ≤ 16 µm"
         return FinenessGrade("gi_pashmina", rule, checks)
@@ -305,6 +341,36 @@ def grade_fineness(
         failed.append(f"{over_30_percent:.1f} % of fibres over 30 µm > 3 %")
     rule = f"fails: {'; '.join(failed)} (US cashmere limits); mean above the 16 µm GI limit"
     return FinenessGrade("fails", rule, checks)
+
+
+def _undecided(mean_um: float, sd_um: float, n_fibres: int) -> str | None:
+    """Why the mean limits cannot be applied (None where they can): one fibre, or a limit
+    within the mean's 95 % confidence interval, with about how many fibres would decide it."""
+    if n_fibres < 2:
+        return (
+            "inconclusive: 1 fibre shows nothing of how much the sample's diameters vary; "
+            "measure more (labs measure hundreds per sample)"
+        )
+    margin = mean_uncertainty(sd_um, n_fibres)
+    limits = [
+        (limit, name)
+        for limit, name in ((GI_PASHMINA_MAX_UM, "GI"), (US_CASHMERE_MAX_UM, "US cashmere"))
+        if abs(mean_um - limit) <= margin
+    ]
+    if not limits:
+        return None
+    named = " and ".join(f"{limit:g} µm {name}" for limit, name in limits)
+    rule = (
+        f"inconclusive: mean diameter {mean_um:.1f} ± {margin:.1f} µm (95 % confidence over "
+        f"{n_fibres} fibres) takes in the {named} limit{'s' if len(limits) > 1 else ''}"
+    )
+    gap = min(abs(mean_um - limit) for limit, _ in limits)
+    if gap == 0:
+        return f"{rule}; the mean sits on it"
+    needed = max(n_fibres + 1, math.ceil((_Z975 * sd_um / gap) ** 2))
+    while mean_uncertainty(sd_um, needed) >= gap:  # t is a little over z
+        needed += 1
+    return f"{rule}; about {needed} fibres would decide it"
 
 
 @dataclass(frozen=True)
