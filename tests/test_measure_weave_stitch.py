@@ -57,6 +57,20 @@ def test_threads_are_sought_along_the_warp_angle_given(photo):
     assert result.threads_per_cm_weft == pytest.approx(float(row["threads_per_cm_weft"]), rel=0.03)
 
 
+def test_a_twill_s_thread_pair_is_not_read_as_a_plain_weave_s_diagonals():
+    """Without the warp angle, the shipped twill's strongest near-square pair was its threads,
+    but their sum and difference are peaks too (the twill's rib lattice), so the pair was read
+    as a plain weave's diagonals, and those sums halved back to ribs: 25.8 / 27.5 threads/cm
+    read as 18.9 / 18.9. A plain weave's threads are no harmonics."""
+    row = _manifest_row("weave", "powerloom/weave-s7-00001-1.png")
+    result = measure_weave(
+        SAMPLES / "weave" / row["path"], Calibration.from_px_per_mm(float(row["px_per_mm"]))
+    )
+    found = sorted([result.threads_per_cm_warp, result.threads_per_cm_weft])
+    truth = sorted([float(row["threads_per_cm_warp"]), float(row["threads_per_cm_weft"])])
+    assert found == pytest.approx(truth, rel=0.03)
+
+
 def test_no_threads_along_the_warp_angle_given_is_refused_with_what_was_seen():
     photo = SAMPLES / "weave" / "powerloom" / "weave-s7-00001-0.png"
     with pytest.raises(MeasurementError, match=r"warp angle given \(60°\); the strongest"):

@@ -3,14 +3,15 @@
 The two thread systems are found in the image's spectrum: each makes a peak at its thread
 frequency, across its threads, and the two are near perpendicular (a hand-woven weft leans and
 bows a little). Of the perpendicular pairs of strong peaks the finest is taken, since the
-patterns a weave builds from its threads (a twill's diagonal ribs, a satin's scattered floats,
-a check's stripes) repeat over several threads and peak at lower frequencies; and a plain
-weave's checkerboard, whose diagonal peaks sit at 1/√2 of the thread frequency, is recognised
-by its sum and difference being the thread peaks. Given the direction the warp runs in, the
-threads are sought along it (within 5°; a twill's ribs can outdo its threads, and read as a
-plain weave's diagonals, the threads themselves can look like ribs), and a photo with none
-there is refused, naming the directions seen. The threads themselves are then located: the
-image is turned so one system stands upright and cut into bands four threads of the other
+patterns a weave builds from its threads (a twill's diagonal ribs, a satin's scattered floats, a
+check's stripes) repeat over several threads and peak at lower frequencies; and a plain weave's
+checkerboard, whose diagonal peaks sit at 1/√2 of the thread frequency, is recognised by its sum
+and difference being the thread peaks (and no harmonics: a twill's thread pair has peaks there
+too, on its lattice of ribs, at half of which the ribs themselves peak). Given the direction the
+warp runs in, the threads are sought along it (within 5°; a twill's ribs can outdo its threads,
+and read as a plain weave's diagonals, the threads themselves can look like ribs), and a photo
+with none there is refused, naming the directions seen. The threads themselves are then located:
+the image is turned so one system stands upright and cut into bands four threads of the other
 system high (a twill's repeat, and short enough for hand-woven threads that bow), and in each
 band the threads are the crests of the ridge response across them. The pitch is the spectral
 period when the mean gap between crests agrees with it (a regular cloth's peak is exact), else
@@ -177,16 +178,20 @@ def _readings(
     spec: np.ndarray, band: tuple[float, float], pair: tuple[_Peak, _Peak]
 ) -> list[tuple[_Peak, _Peak]]:
     """The thread peaks a pair of near-perpendicular peaks may stand for, likelier first: the
-    sum and difference of a plain weave's diagonal pair (where those are peaks too), then the
-    pair itself; each peak halved where it is a harmonic."""
+    sum and difference of a plain weave's diagonal pair (where those are peaks too, and not
+    harmonics), then the pair itself, each of its peaks halved where it is a harmonic."""
     a, b = pair
     weaker = min(a.power, b.power)
     sums = [(a.fx + b.fx, a.fy + b.fy), (a.fx - b.fx, a.fy - b.fy)]
     similar = abs(a.period / b.period - 1) < 0.35
-    readings = [pair]
+    readings = [(_fundamental(spec, band, a), _fundamental(spec, band, b))]
     if similar and all(_power_at(spec, *f) >= 0.2 * weaker for f in sums):
-        readings.insert(0, tuple(_Peak(fx, fy, _power_at(spec, fx, fy)) for fx, fy in sums))
-    return [(_fundamental(spec, band, c), _fundamental(spec, band, d)) for c, d in readings]
+        threads = [_Peak(fx, fy, _power_at(spec, fx, fy)) for fx, fy in sums]
+        # A plain weave's threads are no harmonics; where the sum and difference are, the pair
+        # lies on a twill's lattice of ribs, and is itself the threads.
+        if all(_fundamental(spec, band, t) is t for t in threads):
+            readings.insert(0, (threads[0], threads[1]))
+    return readings
 
 
 def _fundamental(spec: np.ndarray, band: tuple[float, float], peak: _Peak) -> _Peak:
