@@ -60,6 +60,8 @@ def test_measure_fibre_json_lines_then_summary(fibres, tmp_path):
     assert [r["mean_diameter_um"] for r in images] == pytest.approx(truths, abs=0.5)
     assert summary["summary"] and summary["n_fibres"] == 2
     assert summary["grade"] == "inconclusive"  # two fibres leave the mean too uncertain
+    t975 = 12.706  # Student's t, 1 degree of freedom
+    assert summary["mean_ci95_um"] == pytest.approx(t975 * summary["sd_um"] / 2**0.5, rel=0.01)
     assert "fibres would decide it" in summary["rule"]
     assert plot.read_bytes().startswith(b"\x89PNG")
     assert "photo(s):" not in result.stderr  # at 0.5 µm/px a 30 µm fibre is 60 px wide

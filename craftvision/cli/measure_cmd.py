@@ -76,7 +76,8 @@ def _summary_lines(modality: str, sample: Any) -> list[str]:
         unit = sample.unit
         lines = [
             f"{sample.n_fibres} fibres in {sample.n_images} image(s): mean {figure(sample.mean)} "
-            f"{unit}, SD {figure(sample.sd)} {unit}, CV {figure(sample.cv_percent)} %, "
+            f"± {figure(sample.mean_uncertainty)} {unit} (95 %), SD {figure(sample.sd)} {unit}, "
+            f"CV {figure(sample.cv_percent)} %, "
             f"over 30 µm {figure(sample.over_30_percent)} %",
             f"scale interval {figure(sample.mean_scale_interval)} {unit} "
             f"({figure(sample.scale_ratio)} of the diameter)",

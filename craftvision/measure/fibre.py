@@ -409,6 +409,12 @@ class FibreSample:
         return float(np.std(self.diameters, ddof=1)) if self.n_fibres > 1 else None
 
     @property
+    def mean_uncertainty(self) -> float | None:
+        """Half-width of the mean's 95 % confidence interval (``unit``; None under 2 fibres)."""
+        margin = mean_uncertainty(self.sd, self.n_fibres)
+        return margin if math.isfinite(margin) else None
+
+    @property
     def cv_percent(self) -> float | None:
         """Coefficient of variation of the diameters, percent."""
         return None if self.sd is None or not self.mean else 100 * self.sd / self.mean
@@ -459,6 +465,7 @@ class FibreSample:
             "n_fibres": self.n_fibres,
             "mean_um": _rounded(self.mean) if um else None,
             "sd_um": _rounded(self.sd) if um else None,
+            "mean_ci95_um": _rounded(self.mean_uncertainty) if um else None,
             "cv_percent": _rounded(self.cv_percent, 2),
             "over_30um_percent": _rounded(self.over_30_percent, 2),
             "mean_scale_interval_um": _rounded(self.mean_scale_interval) if um else None,
