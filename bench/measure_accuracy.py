@@ -45,6 +45,7 @@ from craftvision.measure import (
     measure_stitch,
     measure_weave,
 )
+from craftvision.measure.fibre import mean_uncertainty
 
 FIBRE_LABELS = ("pashmina", "wool", "other_animal", "synthetic")
 COLUMN_TYPES = ("satin", "lock_satin")  # stitches side by side; counted along the column
@@ -105,6 +106,7 @@ def _sample_case(args: tuple[int, str, float]) -> dict:
         "n_found": len(found),
         "truth": float(np.mean(truth)),
         "mean": float(np.mean(found)),
+        "ci95": mean_uncertainty(float(np.std(found, ddof=1)), len(found)),
     }
 
 
@@ -280,8 +282,11 @@ def _report_fibre(fibres: list[dict], pooled: list[dict], figures: dict) -> None
         print(
             f"sample mean, {s['label']} at {s['um_per_px']} µm/px: {s['n_found']} fibres measured "
             f"({s['n_truth']} drawn), mean {s['mean']:.2f} µm vs {s['truth']:.2f} µm: "
-            f"error {s['mean'] - s['truth']:+.2f} µm (target within 0.3)"
+            f"error {s['mean'] - s['truth']:+.2f} µm (target within 0.3), 95 % interval "
+            f"± {s['ci95']:.2f} µm"
         )
+    covered = sum(abs(s["mean"] - s["truth"]) <= s["ci95"] for s in pooled)
+    print(f"  the true mean lies within the sample's 95 % interval in {covered} of {len(pooled)}")
 
 
 def _report_weave(weaves: list[dict], figures: dict) -> None:

@@ -48,8 +48,8 @@ COARSE_UM = 30.0
 MIN_FIBRE_UM = 5.0  # finer than any textile fibre: a calibrated "fibre" this thin is debris
 MIN_SCALE_COHERENCE = 0.2  # below it the two sides disagree: no regular scales (synthetics)
 UNCALIBRATED = f"diameters in µm need a calibration: {HOW_TO_CALIBRATE}"
-# Fibres wider than this are found less often: of the bench's renders, 90 % at 40-60 px,
-# 83 % at 60-90 px and 66 % over 90 px (97 % under 40 px).
+# Fibres wider than this are found less often: of the bench's renders, 91 % at 40-60 px,
+# 82 % at 60-90 px and 67 % over 90 px (97 % under 40 px).
 WIDE_PX = 60.0
 _MIN_SIDE_PX = 16
 # Student's t at 97.5 % for 1-9 degrees of freedom; beyond, its Cornish-Fisher expansion about
@@ -226,7 +226,7 @@ def coarse_fibres_note(um_per_px: float) -> str | None:
         return None
     return (
         f"at {um_per_px:g} µm/px a {COARSE_UM:g} µm fibre is {wide:.0f} px wide, and fibres over "
-        f"{WIDE_PX:g} px wide are found less often (83 % at 60-90 px, 66 % beyond, against "
+        f"{WIDE_PX:g} px wide are found less often (82 % at 60-90 px, 67 % beyond, against "
         f"97 % under 40 px): coarse fibres in a blend may be under-counted and the mean read "
         f"low; screen blends at {COARSE_UM / WIDE_PX:g} µm/px or coarser"
     )
