@@ -16,6 +16,7 @@ from craftvision.errors import MeasurementError
 from craftvision.measure import Calibration, measure_stitch, measure_weave
 from craftvision.measure.stitch import (
     ACROSS_COLUMNS,
+    LOOSE_ENDS,
     UNGRADED,
     UNRESOLVED,
     UNSTEADY,
@@ -389,6 +390,23 @@ def test_machine_rows_with_loosely_found_ends_are_machine_regular(seed):
     assert result.grade == "machine-regular" and result.repeat_steadiness >= 0.3
     assert result.stitch_length_cv == pytest.approx(truth["stitch_length_cv"], abs=0.05)
     assert result.stitches_per_cm == pytest.approx(truth["stitches_per_cm"], rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("seed", "label", "kind"),
+    [(40161, "machine_embroidery", "lock_fill"), (140117, "machine_chain", "chain")],
+)
+def test_a_sharp_repeat_grades_machine_work_but_gives_no_step(seed, label, kind):
+    # Machine fill and chain stitches whose ends were found loosely were graded hand-irregular
+    # (lengths spread by 21-27 %). The light along them repeats less steadily than the 0.3 that
+    # gives the CV, but its peak is sharp and the commonest length agrees with it, so its width
+    # gives the CV; whether that repeat is one stitch is not shown, so no step is given.
+    image, truth, ppm = _bench_close_up(seed, label, kind)
+    result = measure_stitch(image, Calibration.from_px_per_mm(ppm))
+    assert result.grade == "machine-regular" and result.regular_by_repeat_alone
+    assert 0.15 <= result.repeat_steadiness < 0.3
+    assert result.stitch_length_cv == pytest.approx(truth["stitch_length_cv"], abs=0.05)
+    assert result.stitches_per_cm is None and result.withheld == LOOSE_ENDS
 
 
 def test_hand_length_cv_keeps_its_spread():

@@ -27,8 +27,13 @@ lengths that the repeat's peak implies (the zero lag's width, widened by it), wh
 depend on finding each end: ends found loosely along machine rows had spread their lengths by
 15-25 % (of 720 renders, machine photos graded hand-irregular fell from 54 to 40, their length
 CV's median error from 0.013-0.030 to 0.010-0.023, and 28 more were given stitches per cm, 20
-of them within 5 %). The step from one stitch to the next along a row joins a short gap of
-ground (darning) to the stitch before it.
+of them within 5 %). Where it repeats less steadily (0.15 or more) but sharply (the repeat's own
+CV under 6 %) at the commonest length found, the repeat's CV counts too, but as the ends found
+do not show that repeat to be one stitch, work graded machine-regular only so is given no step
+(of 720 renders, 8 machine photos graded hand-irregular or intermediate were so graded
+machine-regular and no hand photo moved; in 6 of the 8 the repeat was a thread's twist or a
+fill's stagger, not a stitch). The step from one stitch to the next along a row joins a short
+gap of ground (darning) to the stitch before it.
 
 The photo is also cut into tiles, in each of which the rows of thread are found as crests
 across the stitches and followed. The stitches lie side by side in columns (satin) where the
@@ -124,6 +129,11 @@ UNGRADED = (
     "(too few stitch lengths and no steady repeat), so the step between the ends found may "
     "not be one stitch"
 )
+LOOSE_ENDS = (
+    "stitches per cm and stitch length withheld: the lengths read machine-regular only from how "
+    "sharply the light along the stitches repeats, not from the ends found, so that repeat may "
+    "be a thread's twist or a fill's stagger rather than one stitch"
+)
 ACROSS_COLUMNS = (
     "stitch length withheld: along a satin column's stitches the ends found are the column's "
     "edges, and the gaps between them take in the ground between columns"
@@ -158,6 +168,10 @@ _STEADY_REPEAT = 0.1
 # of 317 machine ones); its ends may still be found loosely, widening the lengths between
 # them, and the CV is then the smaller of theirs and the repeat's own (see :func:`_repeat`).
 _STEADY_CV = 0.3
+# A less steady repeat gives the CV too where it is sharp (its own CV a machine's) and the
+# commonest length agrees with it within _AGREE; no step is then given (see the module doc).
+_STEADY_SHARP = 0.15
+_SHARP_REPEAT = 0.06
 
 
 def _direction(tile: np.ndarray) -> tuple[float, float]:
@@ -651,6 +665,7 @@ class StitchResult:
     n_stitches: int
     px_per_mm: float | None = None
     repeat_steadiness: float | None = None
+    regular_by_repeat_alone: bool = False
 
     @property
     def stitch_length_mm(self) -> float | None:
@@ -670,13 +685,16 @@ class StitchResult:
     @property
     def withheld(self) -> str | None:
         """Why stitches per cm or the stitch length are withheld (None where both are given):
-        ``UNSTEADY`` for work whose CV is not machine-regular and ``UNGRADED`` for work left
-        ungraded (both withheld), else ``UNRESOLVED`` where a satin column's step is not known
-        and ``ACROSS_COLUMNS`` for the length of a column's stitches."""
+        ``UNSTEADY`` for work whose CV is not machine-regular, ``UNGRADED`` for work left
+        ungraded and ``LOOSE_ENDS`` for work read machine-regular from its repeat alone (all
+        three withhold both), else ``UNRESOLVED`` where a satin column's step is not known and
+        ``ACROSS_COLUMNS`` for the length of a column's stitches."""
         if self.stitch_pitch_px is None and self.stitch_length_cv > MACHINE_MAX_CV:
             return UNSTEADY
         if self.grade == "ungraded":
             return UNGRADED
+        if self.regular_by_repeat_alone:
+            return LOOSE_ENDS
         notes = (
             (UNRESOLVED, self.stitch_pitch_px is None),
             (ACROSS_COLUMNS, self.stitch_length_px is None),
@@ -808,7 +826,19 @@ def measure_stitch(
     length_cv = _length_cv(gaps / common)
     if repeat is not None and repeat.steady >= _STEADY_CV and math.isfinite(repeat.cv):
         length_cv = min(length_cv, repeat.cv)
-    if regularity_grade(length_cv, len(gaps), steadiness)[0] != "machine-regular":
+    regular = regularity_grade(length_cv, len(gaps), steadiness)[0] == "machine-regular"
+    sharp = (
+        repeat is not None
+        and repeat.steady >= _STEADY_SHARP
+        and repeat.cv < _SHARP_REPEAT
+        and abs(common / repeat.length - 1) <= _AGREE
+    )
+    if sharp:
+        length_cv = min(length_cv, repeat.cv)
+    by_repeat = not regular and regularity_grade(length_cv, len(gaps), steadiness)[0] == (
+        "machine-regular"
+    )
+    if not regular:
         pitch = None
     return StitchResult(
         path=source_path(source, name),
@@ -820,6 +850,7 @@ def measure_stitch(
         n_stitches=len(gaps),
         px_per_mm=None if calibration is None else calibration.px_per_mm,
         repeat_steadiness=steadiness,
+        regular_by_repeat_alone=by_repeat,
     )
 
 
