@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from craftvision.errors import ConfigError
-from craftvision.measure.fibre import GI_PASHMINA_MAX_UM, mean_uncertainty
 from craftvision.suggest import did_you_mean
 from craftvision.types import MODALITIES, InspectionError, Prediction, Verdict
 
@@ -113,6 +112,9 @@ def _fibre_check(result: ModalityResult, fibre: Mapping[str, Any]) -> tuple[Moda
     uncertainty of the limit, on either side, leaves a genuine verdict inconclusive. Returns
     the result and a reason citing the measurement.
     """
+    # Only a calibrated sample is weighed so; the measuring package stays off the start-up path.
+    from craftvision.measure.fibre import GI_PASHMINA_MAX_UM, mean_uncertainty
+
     n, mean, sd = fibre.get("n_fibres") or 0, fibre.get("mean_um"), fibre.get("sd_um")
     if not n or mean is None:
         return result, "fibre: no fibre diameter measured"
