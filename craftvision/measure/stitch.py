@@ -86,6 +86,15 @@ px apart, and even wider ones only within 10-25 %; along the stitches its length
 column's edge to the next, ground between them included, so satin lengths come out long and
 their CV loose.
 
+Hand length CVs are not measured: where the work is not machine-regular, the CV given is the
+spread of the gaps between the ends found, and those gaps are seldom single stitches. It shows
+that no one length repeats, which is what the grade reads, but not how much the stitches' own
+lengths vary: over 240 hand renders whose CVs were drawn over 4-40 % (Sozni's are 15-30 %), its
+correlation with the truth was 0.03-0.09 for each stitch type, and 26 of the 31 whose lengths
+varied by under 8 % were still graded hand-irregular (their angles, spacing and ragged ends vary
+by hand). Over Sozni's own narrow range it comes within 0.05 of the truth about half the time,
+by being near 20 % rather than by following it.
+
 Example:
     >>> import numpy as np
     >>> from craftvision.datasets.synth.stitch import render_sample
@@ -118,7 +127,9 @@ UNCALIBRATED = f"stitch lengths in mm need a calibration: {HOW_TO_CALIBRATE}"
 UNSTEADY = (
     "stitches per cm and stitch length withheld: the stitch lengths are not machine-regular (CV "
     "over 8 %), which leaves no steady step from one stitch to the next to count by, and along "
-    "such rows stitch ends are often missed, so the lengths between the ends found run long"
+    "such rows stitch ends are often missed, so the lengths between the ends found run long; "
+    "the length CV given is the spread of those lengths, which shows that no one length repeats "
+    "but is not the stitches' own CV"
 )
 UNRESOLVED = (
     "stitches per cm withheld: the satin column's threads were not found evenly spaced across its "
