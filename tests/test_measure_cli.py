@@ -110,6 +110,17 @@ def test_measure_reports_bad_files_and_bad_options(fibres, tmp_path):
     assert "Example" in help_text and "--calibration" in help_text
 
 
+@pytest.mark.parametrize(
+    ("modality", "scale"),
+    [("fibre", "--um-per-px=0.5"), ("weave", "--px-per-mm=20"), ("stitch", "--px-per-mm=20")],
+)
+def test_measure_with_every_photo_unreadable_says_none_was_measured(tmp_path, modality, scale):
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    run = runner.invoke(app, ["measure", modality, str(tmp_path / "broken.png"), scale])
+    assert run.exit_code == 1 and "broken.png" in run.stderr
+    assert "no photo measured" in run.stdout and "-" not in run.stdout.splitlines()[-2]
+
+
 def test_measure_sample_for_records(fibres):
     root, _ = fibres
     data = measure_sample({"fibre": sorted(root.glob("*.png"))}, Calibration.from_um_per_px(0.5))

@@ -72,7 +72,9 @@ def _warning(result: Any) -> str | None:
 
 def _summary_lines(modality: str, sample: Any) -> list[str]:
     summary = sample.to_dict()
-    if modality == "fibre":
+    if not sample.n_images:
+        lines = ["no photo measured"]
+    elif modality == "fibre":
         unit = sample.unit
         lines = [
             f"{sample.n_fibres} fibres in {sample.n_images} image(s): mean {figure(sample.mean)} "
