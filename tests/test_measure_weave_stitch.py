@@ -11,7 +11,7 @@ import pytest
 from craftvision.datasets.synth.stitch import draw_construction as draw_stitches
 from craftvision.datasets.synth.stitch import draw_px_per_mm, render_stitch
 from craftvision.datasets.synth.stitch import render_sample as render_stitches
-from craftvision.datasets.synth.weave import render_weave
+from craftvision.datasets.synth.weave import render_sample, render_weave
 from craftvision.errors import MeasurementError
 from craftvision.measure import Calibration, measure_stitch, measure_weave
 from craftvision.measure.stitch import (
@@ -76,6 +76,31 @@ def test_no_threads_along_the_warp_angle_given_is_refused_with_what_was_seen():
     photo = SAMPLES / "weave" / "powerloom" / "weave-s7-00001-0.png"
     with pytest.raises(MeasurementError, match=r"warp angle given \(60°\); the strongest"):
         measure_weave(photo, warp_angle_deg=60.0)
+
+
+def test_a_kani_s_faint_bowed_wefts_are_found_along_the_warp_angle_given():
+    """A Kani render at 5.5 px a thread (bench seed 202930074): its bowed wefts smear their
+    peak below the 24 strongest, which the twill's lattice fills, and the photo was refused
+    (no two thread systems); paired from more peaks along the warp it reads within 1 %."""
+    rng = np.random.default_rng(202930074)
+    image, truth = render_sample(rng, "kani_handwoven", 1, size=512)[0]
+    result = measure_weave(
+        image, Calibration.from_px_per_mm(truth["px_per_mm"]), warp_angle_deg=truth["angle_deg"]
+    )
+    assert result.threads_per_cm_warp == pytest.approx(truth["threads_per_cm_warp"], rel=0.03)
+    assert result.threads_per_cm_weft == pytest.approx(truth["threads_per_cm_weft"], rel=0.03)
+
+
+def test_thread_systems_of_unalike_pitch_are_refused():
+    """A Kani render (bench seed 202930011) whose weft peak is too faint to find: its warp was
+    paired with a coarse colour-area peak and the weft read 2.1 threads/cm against 12.1."""
+    rng = np.random.default_rng(202930011)
+    image, truth = render_sample(rng, "kani_handwoven", 1, size=512)[0]
+    calibration = Calibration.from_px_per_mm(truth["px_per_mm"])
+    with pytest.raises(MeasurementError):
+        measure_weave(image, calibration, warp_angle_deg=truth["angle_deg"])
+    with pytest.raises(MeasurementError, match="are unalike"):
+        measure_weave(image, calibration)
 
 
 def test_hand_woven_spacing_is_less_regular_than_machine():
