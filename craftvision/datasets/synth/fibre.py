@@ -369,9 +369,9 @@ def _scales(
     steps = mean_px * np.clip(1 + pop.scale_cv * rng.standard_normal(n), 0.3, None)
     margins = -half + np.cumsum(steps)
     margins = margins[: max(8, int(np.searchsorted(margins, half)) + 3)]
-    interval_um = float(np.diff(margins).mean() * um_per_px)
     k = len(margins)
     direction = 1.0 if rng.random() < 0.5 else -1.0
+    interval_um = _interval_in_view(margins, direction * u[np.abs(xs) < 0.5]) * um_per_px
     tilt = pop.margin_tilt * (1.0 if rng.random() < 0.5 else -1.0)
     limit = 1.2 * mean_px / max(r, 1.0)
     wobble = np.clip(pop.margin_wobble * rng.standard_normal(k), -limit, limit)
@@ -415,6 +415,25 @@ def _scales(
     dens += 0.35 * pop.margin_contrast * np.clip(1.0 - phase, 0.0, 1.0) * thick
     tooth = pop.scale_height_um / um_per_px * np.clip(1.0 - phase / 0.3, 0.0, 1.0)
     return dens, tooth, interval_um
+
+
+def _interval_in_view(margins: np.ndarray, axis: np.ndarray) -> float:
+    """The mean gap between neighbouring margins whose both ends cross the fibre in the image.
+
+    ``axis`` holds the margins' coordinate at the image's pixels on the fibre's axis. A field
+    shows a chord of a fibre drawn far longer, so the truth is what the photo shows; with no
+    gap in view it is the mean over all drawn.
+
+    Example:
+        >>> _interval_in_view(np.array([0.0, 10.0, 30.0, 40.0]), np.array([5.0, 42.0]))
+        15.0
+    """
+    gaps = np.diff(margins)
+    if axis.size:
+        seen = (margins[:-1] >= axis.min()) & (margins[1:] <= axis.max())
+        if seen.any():
+            gaps = gaps[seen]
+    return float(gaps.mean())
 
 
 def _medulla(
