@@ -18,6 +18,7 @@ from craftvision.measure import (
     measure_fibres,
     summarise_fibres,
 )
+from craftvision.measure._fibres import _margin_positions
 
 HALF = Calibration.from_um_per_px(0.5)
 
@@ -159,14 +160,42 @@ def test_a_wide_fibre_merged_with_blurred_ones_around_it_is_found():
     assert result.mean_diameter_um == pytest.approx(truth["diameter_um"], abs=0.5)
 
 
-@pytest.mark.parametrize(("seed", "label"), [(1, "pashmina"), (2, "pashmina"), (3, "wool")])
-def test_scale_interval_within_fifteen_percent(seed, label):
-    image, truth = render_fibre(np.random.default_rng(seed), label, um_per_px=0.5, size=384)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_pashmina_scale_interval_within_fifteen_percent(seed):
+    image, truth = render_fibre(np.random.default_rng(seed), "pashmina", um_per_px=0.5, size=384)
     result = measure_fibres(image, HALF)
     assert result.mean_scale_interval_um == pytest.approx(truth["scale_interval_um"], rel=0.15)
     assert result.scale_ratio == pytest.approx(
         result.mean_scale_interval_um / result.mean_diameter_um, rel=0.2
     )
+
+
+@pytest.mark.parametrize("label", ["wool", "other_animal"])
+def test_irregular_scale_intervals_pooled_over_fields_within_ten_percent(label):
+    # Wool's margins lean, zigzag and often reach one side only, and its gaps vary by 25-35 %,
+    # so a field showing a dozen of them reads 10-15 % off by chance; over a sample of fields
+    # the mean holds.
+    measured, true = [], []
+    for seed in range(1, 13):
+        image, truth = render_fibre(np.random.default_rng(seed), label, um_per_px=0.5, size=384)
+        interval = measure_fibres(image, HALF).mean_scale_interval_um
+        if interval is not None and truth["scale_interval_um"] is not None:
+            measured.append(interval)
+            true.append(truth["scale_interval_um"])
+    assert len(measured) >= 6
+    assert np.mean(measured) == pytest.approx(np.mean(true), rel=0.1)
+
+
+def test_a_margin_is_found_whole_however_it_leans_and_wherever_it_stops():
+    response = np.zeros((24, 90), np.float32)
+    rows = np.arange(24)
+    response[rows, 10 + rows // 2] = 1.0  # leaning across the whole fibre
+    response[rows, 40 + (rows % 4 > 1)] = 1.0  # zigzagging
+    response[:9, 70] = 1.0  # reaching one side only
+    response[8:16, 85] = 1.0  # a medulla's rung: reaches neither side
+    response[:, 0] = 1.0  # cut off by the stretch's end: where its middle lies is not known
+    positions = _margin_positions(response)
+    assert positions == pytest.approx([15.5, 40.5, 70.0], abs=0.01)
 
 
 def test_without_calibration_only_pixels_and_ratios():

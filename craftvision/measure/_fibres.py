@@ -646,8 +646,17 @@ def _seek(
 
 # --------------------------------------------------------------------------- cuticle scales
 
-_TRACKS = np.array([0.68, 0.76, 0.84, 0.92], np.float32)  # outer parts, clear of a medulla
+# Rows straightened along a fibre, across it in radii; the outer four each side (0.68-0.92) are
+# clear of a medulla and compare the two sides.
+_ACROSS = np.linspace(-0.92, 0.92, 24, dtype=np.float32)
+_OUTER = np.abs(_ACROSS) > 0.67
+_INNER = np.abs(_ACROSS) < 0.9  # margins are followed clear of the edges' dark rims
 _SHEARS = np.linspace(-0.6, 0.6, 25)
+# A margin's pixels stand this many noise SDs (robust) above the shaft's, and a margin spans this
+# share of the rows from one edge (a margin reaches at least one edge; a ladder medulla's rungs
+# and pigment reach neither).
+_MARGIN_LEVEL = 1.0
+_MARGIN_SPAN = 0.15
 # Gaps between neighbouring scale margins kept for their mean, as shares of their median, where
 # there are enough gaps for a median to tell a single gap from a double: over the bench's 500
 # fields this put 66 % of the fields' scale intervals within 10 % (63 % with every gap), against the
@@ -674,12 +683,53 @@ def _side_signal(tracks: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return best / noise
 
 
+def _margin_positions(response: np.ndarray) -> np.ndarray:
+    """Where scale margins cross a straightened stretch (px along it, sorted).
+
+    ``response`` holds the darkness of lines across the fibre, one row per offset across it. A
+    margin is a connected run of pixels ``_MARGIN_LEVEL`` noise SDs above the shaft spanning
+    ``_MARGIN_SPAN`` of the rows from an edge; each is followed across the fibre however it
+    leans or zigzags, a margin reaching one side only counts once, and one cut off by either
+    end of the stretch is left out (its centre is not known).
+
+    Example:
+        >>> response = np.zeros((24, 60), np.float32)
+        >>> response[:, 10] = response[:14, 30] = response[8:16, 50] = 1.0
+        >>> _margin_positions(response)  # the third reaches neither edge
+        array([10., 30.])
+    """
+    spread = float(np.median(np.abs(response - np.median(response))))
+    mask = (response > _MARGIN_LEVEL * 1.4826 * spread).astype(np.uint8)
+    _, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    rows, columns = response.shape
+    top, height = stats[1:, cv2.CC_STAT_TOP], stats[1:, cv2.CC_STAT_HEIGHT]
+    left, width = stats[1:, cv2.CC_STAT_LEFT], stats[1:, cv2.CC_STAT_WIDTH]
+    from_edge = (top <= 1) | (top + height >= rows - 1)
+    whole = (left > 0) & (left + width < columns)  # not cut off by the stretch's ends
+    return np.sort(centroids[1:, 0][(height >= _MARGIN_SPAN * rows) & from_edge & whole])
+
+
 def _period(signal: np.ndarray, longest: int) -> float:
     """The lag (samples) of the first peak of the autocorrelation: the typical spacing."""
     x = signal - signal.mean()
     corr = np.correlate(x, x, "full")[len(x) - 1 :][: longest + 1]
     rising = np.flatnonzero((corr[1:-1] > corr[:-2]) & (corr[1:-1] >= corr[2:])) + 1
     return float(rising[0]) if rising.size else float(longest)
+
+
+def _peak_positions(signal: np.ndarray, apart: float) -> np.ndarray:
+    """Peaks of ``signal`` over 3 (noise SDs), strongest first, at least ``apart`` apart; sorted."""
+    top = (
+        np.flatnonzero(
+            (signal[1:-1] > signal[:-2]) & (signal[1:-1] >= signal[2:]) & (signal[1:-1] > 3)
+        )
+        + 1
+    )
+    kept: list[int] = []
+    for j in top[np.argsort(-signal[top])]:
+        if all(abs(j - k) >= apart for k in kept):
+            kept.append(int(j))
+    return np.sort(np.array(kept, dtype=float))
 
 
 def margin_spacing(gaps: list[float]) -> float:
@@ -702,19 +752,29 @@ def margin_spacing(gaps: list[float]) -> float:
 def scale_margins(od: np.ndarray, fibre: FoundFibre) -> tuple[float | None, int, float]:
     """Mean spacing (px) of the cuticle scale margins along a fibre, their count, coherence.
 
-    Each clean stretch is straightened into tracks along the fibre's outer parts (clear of a
-    medulla). A margin is a dark line across the fibre, leaning by an unknown shear and often
-    reaching only one side, so each side's tracks are summed at the shear that lines them up,
-    the two sides are overlaid at the shift that matches them best and their stronger signal
-    kept; margins are its peaks at least 0.45 of the typical spacing apart, and the spacing is
-    :func:`margin_spacing` of the gaps between neighbouring ones. Coherence (0-1) is how well
-    the tracks agree: low for smooth synthetics, whose specks and pits do not line up.
+    Each clean stretch is straightened into rows along the fibre, across its width. A margin is
+    a dark line across the fibre that leans, zigzags and often reaches only one side, so the
+    margins are found whole in two dimensions (:func:`_margin_positions`), and the spacing is
+    :func:`margin_spacing` of the gaps between neighbouring ones. Each side's outer rows are
+    also summed at the shear that lines its margins up, and the two sides overlaid at the shift
+    that matches them best: how well they agree is the coherence (0-1), low for smooth
+    synthetics, whose specks and pits do not line up; a fibre whose overlay shows fewer than
+    two peaks at least 0.45 of their typical spacing apart has no scales, and where the
+    margins are too faint to follow across the fibre the spacing is taken from those peaks.
+    Over the bench's fields (seeds 2026-2028; 2028 was not used to choose how) following the
+    margins whole put wool's scale intervals within 10 % in 66, 63 and 58 % of fields, where the
+    peaks had in 54, 41 and 41 %; other animal fibres' in 60, 61 and 56 % (54, 54 and 49 %),
+    and pashmina's in 98, 98 and 96 % (92, 100 and 88 %).
+    whose specks and pits do not line up.
     """
     half = fibre.width / 2
     hp = max(3.0, 0.5 * half)  # high-pass scale along the fibre, px
     lp = max(0.7, 0.08 * half)  # smooths jagged margins, px
-    gaps: list[float] = []
+    offsets = _ACROSS * np.float32(half)
+    gaps: list[float] = []  # between margins found whole
+    peak_gaps: list[float] = []  # between peaks of the two sides' outer rows
     counts: list[int] = []
+    whole: list[int] = []
     coherences: list[float] = []
     for pts, tan, ok in fibre.pieces:
         edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
@@ -722,42 +782,36 @@ def scale_margins(od: np.ndarray, fibre: FoundFibre) -> tuple[float | None, int,
             if b - a < max(30.0, fibre.width):
                 continue
             p, t = pts[a:b].astype(np.float32), tan[a:b].astype(np.float32)
-            sides = []
-            for sign in (-1.0, 1.0):
-                offsets = sign * _TRACKS * np.float32(half)
-                x = p[:, 0:1] - t[:, 1:2] * offsets
-                y = p[:, 1:2] + t[:, 0:1] * offsets
-                tracks = cv2.remap(od, x.T.copy(), y.T.copy(), cv2.INTER_LINEAR)
-                smooth = cv2.GaussianBlur(tracks, (0, 0), sigmaX=lp, sigmaY=1e-3)
-                tracks = smooth - cv2.GaussianBlur(tracks, (0, 0), sigmaX=hp, sigmaY=1e-3)
-                sides.append(_side_signal(tracks, offsets))
+            x = p[:, 0:1] - t[:, 1:2] * offsets
+            y = p[:, 1:2] + t[:, 0:1] * offsets
+            straight = cv2.remap(od, x.T.copy(), y.T.copy(), cv2.INTER_LINEAR)
+            smooth = cv2.GaussianBlur(straight, (0, 0), sigmaX=lp, sigmaY=1e-3)
+            tracks = smooth - cv2.GaussianBlur(straight, (0, 0), sigmaX=hp, sigmaY=1e-3)
+            sides = [
+                _side_signal(tracks[rows], offsets[rows])
+                for rows in (_OUTER & (_ACROSS < 0), _OUTER & (_ACROSS > 0))
+            ]
             n = len(sides[0])
             reach = min(int(0.9 * half) + 1, n // 3)
-            x0, x1 = sides[0] - sides[0].mean(), sides[1] - sides[1].mean()
+            x0, x1 = (side - side.mean() for side in sides)
             corr = np.correlate(x0, np.pad(x1, reach), "valid")
             lag = int(np.argmax(corr)) - reach
-            coherences.append(
-                float(corr.max() / (np.sqrt((x0 * x0).sum() * (x1 * x1).sum()) + 1e-12))
-            )
-            shifted = np.roll(sides[1], lag)
-            both = np.maximum(sides[0], shifted)[reach : n - reach]
+            coherences.append(float(corr.max() / (np.linalg.norm(x0) * np.linalg.norm(x1) + 1e-12)))
+            both = np.maximum(sides[0], np.roll(sides[1], lag))[reach : n - reach]
             if len(both) < 10:
                 continue
-            gap = 0.45 * _period(both, len(both) // 2)
-            top = (
-                np.flatnonzero(
-                    (both[1:-1] > both[:-2]) & (both[1:-1] >= both[2:]) & (both[1:-1] > 3)
-                )
-                + 1
-            )
-            kept: list[int] = []
-            for j in top[np.argsort(-both[top])]:
-                if all(abs(j - k) >= gap for k in kept):
-                    kept.append(int(j))
-            if len(kept) >= 2:
-                gaps.extend(np.diff(sorted(kept)).tolist())
-                counts.append(len(kept))
+            peaks = _peak_positions(both, 0.45 * _period(both, len(both) // 2))
+            if len(peaks) >= 2:
+                peak_gaps.extend(np.diff(peaks).tolist())
+                counts.append(len(peaks))
+            across = cv2.GaussianBlur(tracks, (0, 0), sigmaX=1e-3, sigmaY=0.7)
+            margins = _margin_positions(across[_INNER])
+            if len(margins) >= 2:
+                gaps.extend(np.diff(margins).tolist())
+                whole.append(len(margins))
     coherence = float(np.mean(coherences)) if coherences else 0.0
-    if len(gaps) < 2:
+    if len(peak_gaps) < 2:
         return None, sum(counts), coherence
-    return margin_spacing(gaps), sum(counts), coherence
+    if len(gaps) < 2:  # the margins are too faint to follow across the fibre
+        return margin_spacing(peak_gaps), sum(counts), coherence
+    return margin_spacing(gaps), sum(whole), coherence
