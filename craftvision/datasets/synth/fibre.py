@@ -586,6 +586,8 @@ def render_fibre(
     (size x size, 1-4 fibres) or ``"strip"`` (one straightened horizontal fibre), else drawn
     70/30. The image is ``uint8`` HxW (grayscale) or HxWx3 RGB. ``truth`` holds every name in
     ``TRUTH_COLUMNS`` plus ``label``, ``um_per_px`` and ``diameters_um`` (one per in-focus fibre).
+    ``scale_interval_um`` is the mean over the scaled fibres of each one's mean gap between
+    neighbouring cuticle margins that both cross it in the photo.
 
     Example:
         >>> rng = np.random.default_rng(3)
