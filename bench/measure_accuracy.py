@@ -4,7 +4,8 @@ Prints the acceptance figures of the measurement issue:
 
 - fibre mean diameter per image: median absolute error over renders spanning 0.25-1.0 µm/px
   and 10-40 µm (target ≤ 0.5 µm), with how often the fibre count is right;
-- cuticle scale interval: median relative error (target ≤ 10 %);
+- cuticle scale interval: median relative error (target ≤ 10 %), and how many fields of
+  synthetic fibres, which have no scales, are given one;
 - sample mean over ~200 fibres of one population (target within 0.3 µm);
 - weave threads per cm (target within 3 %) against the density in the photo, and against the
   shawl's nominal density, and the spacing CV, by class;
@@ -304,6 +305,12 @@ def _report_fibre(fibres: list[dict], pooled: list[dict], figures: dict) -> None
         f"scale interval, {len(scaled)} fields with scaled fibres: median |error| "
         f"{100 * figures['scale_median_abs_rel_error']:.1f} % (target ≤ 10 %), within 10 % "
         f"{_pct(rel, 0.10)}, measured in {100 * figures['scale_coverage']:.0f} % of them"
+    )
+    smooth = [f for f in fibres if f["truth_interval"] is None]
+    figures["scale_given_to_smooth_fields"] = sum(f["interval"] is not None for f in smooth)
+    print(
+        f"  fields of smooth fibres (synthetics, no scales) given a scale interval: "
+        f"{figures['scale_given_to_smooth_fields']} of {len(smooth)}"
     )
     figures["samples"] = pooled
     for s in pooled:

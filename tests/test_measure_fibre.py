@@ -194,8 +194,20 @@ def test_a_margin_is_found_whole_however_it_leans_and_wherever_it_stops():
     response[:9, 70] = 1.0  # reaching one side only
     response[8:16, 85] = 1.0  # a medulla's rung: reaches neither side
     response[:, 0] = 1.0  # cut off by the stretch's end: where its middle lies is not known
-    positions = _margin_positions(response)
+    positions, spans = _margin_positions(response)
     assert positions == pytest.approx([15.5, 40.5, 70.0], abs=0.01)
+    assert spans == pytest.approx([1.0, 1.0, 9 / 24])
+
+
+@pytest.mark.parametrize("seed", [0, 2, 7])
+def test_a_synthetic_fibre_shows_no_scales(seed):
+    # Its striations and specks reach in from the edges like partial margins, but none crosses
+    # the fibre: 17 of 60 such renders had been given a scale interval so.
+    image, truth = render_fibre(np.random.default_rng(seed), "synthetic", um_per_px=0.5)
+    result = measure_fibres(image, HALF)
+    assert truth["scale_interval_um"] is None
+    assert result.n_fibres >= 1
+    assert result.mean_scale_interval_um is None
 
 
 def test_without_calibration_only_pixels_and_ratios():
