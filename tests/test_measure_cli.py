@@ -121,6 +121,14 @@ def test_measure_with_every_photo_unreadable_says_none_was_measured(tmp_path, mo
     assert "no photo measured" in run.stdout and "-" not in run.stdout.splitlines()[-2]
 
 
+def test_measure_says_when_no_fibre_shows_scales(tmp_path):
+    image, _ = render_fibre(np.random.default_rng(2), "synthetic", um_per_px=0.5)
+    _write(tmp_path / "acrylic.png", image)
+    run = runner.invoke(app, ["measure", "fibre", str(tmp_path / "acrylic.png"), "--um-per-px=0.5"])
+    assert run.exit_code == 0
+    assert "no cuticle scales seen" in run.stdout and "scale interval -" not in run.stdout
+
+
 def test_measure_sample_for_records(fibres):
     root, _ = fibres
     data = measure_sample({"fibre": sorted(root.glob("*.png"))}, Calibration.from_um_per_px(0.5))

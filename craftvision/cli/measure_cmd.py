@@ -82,7 +82,9 @@ def _summary_lines(modality: str, sample: Any) -> list[str]:
             f"CV {figure(sample.cv_percent)} %, "
             f"over 30 µm {figure(sample.over_30_percent)} %",
             f"scale interval {figure(sample.mean_scale_interval)} {unit} "
-            f"({figure(sample.scale_ratio)} of the diameter)",
+            f"({figure(sample.scale_ratio)} of the diameter)"
+            if sample.mean_scale_interval is not None
+            else "no cuticle scales seen: smooth fibres, as synthetics are (or scales too faint)",
         ]
     elif modality == "weave":
         lines = [
