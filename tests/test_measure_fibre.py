@@ -199,6 +199,15 @@ def test_a_margin_is_found_whole_however_it_leans_and_wherever_it_stops():
     assert spans == pytest.approx([1.0, 1.0, 9 / 24])
 
 
+@pytest.mark.parametrize("seed", [11, 42])
+def test_wool_margins_crossing_the_fibre_show_scales_where_its_sides_disagree(seed):
+    # Its margins lean and wobble from one side to the other, so the two sides' outer rows
+    # correlate under MIN_SCALE_COHERENCE; the margins followed across it show the scales.
+    image, truth = render_fibre(np.random.default_rng(seed), "wool", um_per_px=0.8)
+    result = measure_fibres(image, Calibration.from_um_per_px(0.8))
+    assert result.mean_scale_interval_um == pytest.approx(truth["scale_interval_um"], rel=0.1)
+
+
 @pytest.mark.parametrize("seed", [0, 2, 7])
 def test_a_synthetic_fibre_shows_no_scales(seed):
     # Its striations and specks reach in from the edges like partial margins, but none crosses

@@ -660,6 +660,7 @@ _MARGIN_SPAN = 0.15
 # Where margins are followed whole, a scaled fibre's widest crosses this share of it; a smooth
 # (synthetic) fibre's specks and striations reach in from the edges but never cross it.
 _CROSSING = 0.9
+MIN_SCALE_COHERENCE = 0.2  # below it the two sides disagree: no regular scales (synthetics)
 # Gaps between neighbouring scale margins kept for their mean, as shares of their median, where
 # there are enough gaps for a median to tell a single gap from a double. Chosen for the peak
 # finder (66 % of the bench's fields within 10 %, 63 % with every gap); with margins followed
@@ -756,28 +757,30 @@ def margin_spacing(gaps: list[float]) -> float:
     return float(inliers.mean())
 
 
-def scale_margins(od: np.ndarray, fibre: FoundFibre) -> tuple[float | None, int, float]:
-    """Mean spacing (px) of the cuticle scale margins along a fibre, their count, coherence.
+def scale_margins(od: np.ndarray, fibre: FoundFibre) -> tuple[float | None, int]:
+    """Mean spacing (px) of the cuticle scale margins along a fibre, and their count.
 
     Each clean stretch is straightened into rows along the fibre, across its width. A margin is
     a dark line across the fibre that leans, zigzags and often reaches only one side, so the
     margins are found whole in two dimensions (:func:`_margin_positions`), and the spacing is
     :func:`margin_spacing` of the gaps between neighbouring ones. Each side's outer rows are
-    also summed at the shear that lines its margins up, and the two sides overlaid at the shift
-    that matches them best: how well they agree is the coherence (0-1), low for smooth
-    synthetics, whose specks and pits do not line up; a fibre whose overlay shows fewer than
-    two peaks at least 0.45 of their typical spacing apart has no scales, and where the
-    margins are too faint to follow across the fibre the spacing is taken from those peaks.
-    Where margins are followed but none crosses ``_CROSSING`` of the fibre, it has no scales:
-    a synthetic's striations and specks reach in from the edges and pass the peaks' test (of
-    the bench's 100 synthetic fields at seeds 2026 and 2027, 28 and 34 had been given a scale
-    interval, and 1 and 2 are; other animal fibres' fields given one went from 67 to 62 and 76
-    to 71, those within 10 % from 60 to 60 % and 67 to 73 %).
-    Over the bench's fields (seeds 2026-2028; 2028 was not used to choose how) following the
-    margins whole put wool's scale intervals within 10 % in 66, 63 and 58 % of fields, where the
-    peaks had in 54, 41 and 41 %; other animal fibres' in 60, 61 and 56 % (54, 54 and 49 %),
-    and pashmina's in 98, 98 and 96 % (92, 100 and 88 %).
-    whose specks and pits do not line up.
+    also summed at the shear that lines its margins up and the two sides overlaid at the shift
+    that matches them best; the overlay's peaks at least 0.45 of their typical spacing apart
+    stand in where the margins are too faint to follow across the fibre.
+
+    A fibre shows no scales (``(None, 0)``) where the overlay has fewer than two peaks; where
+    margins are followed but none crosses ``_CROSSING`` of it (a synthetic's striations and
+    specks reach in from the edges); and where the sides agree (correlate) less than
+    ``MIN_SCALE_COHERENCE``, as smooth synthetics' specks and pits do not, unless two margins
+    or more cross it: wool's and yak's margins lean and wobble from one side to the other.
+
+    Bench fields within 10 % (seeds 2026-2028; 2028 was not used to choose how): following the
+    margins whole put wool's within 10 % in 66, 63 and 58 % of fields, where the peaks had in
+    54, 41 and 41 %; other animal fibres' in 60, 61 and 56 % (54, 54 and 49 %), and pashmina's
+    in 98, 98 and 96 % (92, 100 and 88 %). Of the 100 synthetic fields at seeds 2026 and 2027,
+    28 and 34 had been given a scale interval, and 2 and 4 are; letting crossing margins
+    outweigh the sides' disagreement gave 17, 14 and 9 more fields of scaled fibres an interval
+    at seeds 2026-2028, and no synthetic one.
     """
     half = fibre.width / 2
     hp = max(3.0, 0.5 * half)  # high-pass scale along the fibre, px
@@ -787,7 +790,7 @@ def scale_margins(od: np.ndarray, fibre: FoundFibre) -> tuple[float | None, int,
     peak_gaps: list[float] = []  # between peaks of the two sides' outer rows
     counts: list[int] = []
     whole: list[int] = []
-    widest = 0.0  # the largest share of the fibre's width a margin found whole spans
+    crossing = 0  # margins found whole that cross the fibre
     coherences: list[float] = []
     for pts, tan, ok in fibre.pieces:
         edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
@@ -819,15 +822,16 @@ def scale_margins(od: np.ndarray, fibre: FoundFibre) -> tuple[float | None, int,
                 counts.append(len(peaks))
             across = cv2.GaussianBlur(tracks, (0, 0), sigmaX=1e-3, sigmaY=0.7)
             margins, spans = _margin_positions(across[_INNER])
-            widest = max(widest, spans.max(initial=0.0))
+            crossing += int(np.sum(spans >= _CROSSING))
             if len(margins) >= 2:
                 gaps.extend(np.diff(margins).tolist())
                 whole.append(len(margins))
-    coherence = float(np.mean(coherences)) if coherences else 0.0
-    if len(peak_gaps) < 2:
-        return None, sum(counts), coherence
-    if len(gaps) < 2:  # the margins are too faint to follow across the fibre
-        return margin_spacing(peak_gaps), sum(counts), coherence
-    if widest < _CROSSING:  # lines from the edges that never cross it: specks and striations
-        return None, 0, coherence
-    return margin_spacing(gaps), sum(whole), coherence
+    followed = len(gaps) >= 2
+    if len(peak_gaps) < 2 or (followed and not crossing):
+        return None, 0
+    coherent = bool(coherences) and float(np.mean(coherences)) >= MIN_SCALE_COHERENCE
+    if not coherent and not (followed and crossing >= 2):
+        return None, 0
+    return (
+        (margin_spacing(gaps), sum(whole)) if followed else (margin_spacing(peak_gaps), sum(counts))
+    )

@@ -46,7 +46,6 @@ US_CASHMERE_MAX_CV_PERCENT = 24.0
 US_CASHMERE_MAX_COARSE_PERCENT = 3.0
 COARSE_UM = 30.0
 MIN_FIBRE_UM = 5.0  # finer than any textile fibre: a calibrated "fibre" this thin is debris
-MIN_SCALE_COHERENCE = 0.2  # below it the two sides disagree: no regular scales (synthetics)
 UNCALIBRATED = f"diameters in µm need a calibration: {HOW_TO_CALIBRATE}"
 # Fibres wider than this are found less often: of the bench's renders, 91 % at 40-60 px,
 # 82 % at 60-90 px and 67 % over 90 px (97 % under 40 px).
@@ -233,9 +232,7 @@ def coarse_fibres_note(um_per_px: float) -> str | None:
 
 
 def _fibre(od: np.ndarray, found: FoundFibre, um_per_px: float | None) -> Fibre:
-    interval, margins, coherence = scale_margins(od, found)
-    if coherence < MIN_SCALE_COHERENCE:
-        interval, margins = None, 0
+    interval, margins = scale_margins(od, found)
     first, last = found.pieces[0][0], found.pieces[-1][0]
     return Fibre(
         diameter_px=found.width,
