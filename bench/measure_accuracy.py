@@ -43,6 +43,7 @@ from craftvision.datasets.synth.micrometer import render_micrometer
 from craftvision.errors import MeasurementError
 from craftvision.measure import (
     Calibration,
+    StitchResult,
     calibrate_micrometer,
     measure_fibres,
     measure_stitch,
@@ -180,17 +181,29 @@ def _weave_case(seed: int) -> dict:
     }
 
 
-def _stitch_case(seed: int) -> dict:
-    rng = np.random.default_rng(seed)
-    label, kind = STITCH_TYPES[seed % len(STITCH_TYPES)]
+def _measured_stitch(
+    rng: np.random.Generator, label: str, kind: str, cv_range: tuple[float, float] | None = None
+) -> tuple[StitchResult | None, dict]:
+    """Render one 384 px close-up of ``kind`` (its length CV drawn over ``cv_range`` where
+    given) and measure it: the result (None where refused) and the truth."""
     ppm = stitch_synth.draw_px_per_mm(rng)
     construction = stitch_synth.draw_construction(rng, label, px_per_mm=ppm, stitch_type=kind)
-    image, t = stitch_synth.render_stitch(
+    if cv_range is not None:
+        construction = dataclasses.replace(construction, length_cv=float(rng.uniform(*cv_range)))
+    image, truth = stitch_synth.render_stitch(
         rng, label, px_per_mm=ppm, size=384, construction=construction
     )
     try:
-        r = measure_stitch(image, Calibration.from_px_per_mm(ppm))
+        return measure_stitch(image, Calibration.from_px_per_mm(ppm)), truth
     except MeasurementError:
+        return None, truth
+
+
+def _stitch_case(seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    label, kind = STITCH_TYPES[seed % len(STITCH_TYPES)]
+    r, t = _measured_stitch(rng, label, kind)
+    if r is None:
         return {"type": kind, "failed": True}
     return {
         "type": kind,
@@ -216,17 +229,8 @@ def _hand_cv_case(seed: int) -> dict:
     """
     rng = np.random.default_rng(seed)
     kind = HAND_TYPES[seed % len(HAND_TYPES)]
-    ppm = stitch_synth.draw_px_per_mm(rng)
-    construction = stitch_synth.draw_construction(
-        rng, "sozni_hand", px_per_mm=ppm, stitch_type=kind
-    )
-    construction = dataclasses.replace(construction, length_cv=float(rng.uniform(0.04, 0.40)))
-    image, t = stitch_synth.render_stitch(
-        rng, "sozni_hand", px_per_mm=ppm, size=384, construction=construction
-    )
-    try:
-        r = measure_stitch(image, Calibration.from_px_per_mm(ppm))
-    except MeasurementError:
+    r, t = _measured_stitch(rng, "sozni_hand", kind, cv_range=(0.04, 0.40))
+    if r is None:
         return {"type": kind, "failed": True, "truth_cv": t["stitch_length_cv"]}
     return {
         "type": kind,
