@@ -788,8 +788,7 @@ def scale_margins(od: np.ndarray, fibre: FoundFibre) -> tuple[float | None, int]
     offsets = _ACROSS * np.float32(half)
     gaps: list[float] = []  # between margins found whole
     peak_gaps: list[float] = []  # between peaks of the two sides' outer rows
-    counts: list[int] = []
-    whole: list[int] = []
+    n_peaks = n_whole = 0  # margins counted where each finder saw two or more in a stretch
     crossing = 0  # margins found whole that cross the fibre
     coherences: list[float] = []
     for pts, tan, ok in fibre.pieces:
@@ -819,19 +818,17 @@ def scale_margins(od: np.ndarray, fibre: FoundFibre) -> tuple[float | None, int]
             peaks = _peak_positions(both, 0.45 * _period(both, len(both) // 2))
             if len(peaks) >= 2:
                 peak_gaps.extend(np.diff(peaks).tolist())
-                counts.append(len(peaks))
+                n_peaks += len(peaks)
             across = cv2.GaussianBlur(tracks, (0, 0), sigmaX=1e-3, sigmaY=0.7)
             margins, spans = _margin_positions(across[_INNER])
             crossing += int(np.sum(spans >= _CROSSING))
             if len(margins) >= 2:
                 gaps.extend(np.diff(margins).tolist())
-                whole.append(len(margins))
+                n_whole += len(margins)
     followed = len(gaps) >= 2
     if len(peak_gaps) < 2 or (followed and not crossing):
         return None, 0
     coherent = bool(coherences) and float(np.mean(coherences)) >= MIN_SCALE_COHERENCE
     if not coherent and not (followed and crossing >= 2):
         return None, 0
-    return (
-        (margin_spacing(gaps), sum(whole)) if followed else (margin_spacing(peak_gaps), sum(counts))
-    )
+    return (margin_spacing(gaps), n_whole) if followed else (margin_spacing(peak_gaps), n_peaks)
