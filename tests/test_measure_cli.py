@@ -195,11 +195,37 @@ def test_measure_stitch_says_why_hand_work_has_no_stitches_per_cm_or_length(tmp_
     assert run.exit_code == 0, run.output
     assert "1 photo(s): stitches per cm and stitch length withheld: the stitch" in run.output
     assert "hand-irregular" in run.output
+    assert "stitches/cm withheld, length withheld, CV " in run.stdout
     as_json = runner.invoke(app, ["measure", "stitch", str(photo), "--px-per-mm", "25", "--json"])
     record, summary = (json.loads(line) for line in as_json.stdout.splitlines())
     assert record["stitches_per_cm"] is None and summary["stitches_per_cm"] is None
     assert record["stitch_length_mm"] is None and summary["stitch_length_mm"] is None
     assert summary["grade"] == "hand-irregular"
+
+
+@pytest.mark.parametrize(
+    ("modality", "photos", "headings", "keys"),
+    [
+        ("weave", "weave/jacquard_machine", ("warp", "pitch px"), ("warp_pitch_px",)),
+        ("stitch", "stitch/machine_chain", ("pitch", "length"), ("stitch_pitch_px",)),
+    ],
+)
+def test_measure_without_calibration_shows_pitches_in_px(modality, photos, headings, keys):
+    run = runner.invoke(app, ["measure", modality, str(SAMPLES / photos)])
+    assert run.exit_code == 0, run.output
+    table = run.stdout.split("└")[0]
+    assert all(heading in table for heading in headings) and "/cm" not in table
+    records = [
+        json.loads(line)
+        for line in runner.invoke(
+            app, ["measure", modality, str(SAMPLES / photos), "--json"]
+        ).stdout.splitlines()[:-1]
+    ]
+    for record in records:
+        pitch = record[keys[0]]
+        assert pitch is not None and f"{pitch:#.3g}".rstrip(".") in table
+    summary = run.stdout.splitlines()[-2]
+    assert "withheld" in summary and " - " not in summary
 
 
 def test_measure_table_folds_long_names_and_grades_instead_of_cutting_them(tmp_path):

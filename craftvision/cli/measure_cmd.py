@@ -42,18 +42,37 @@ _COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("grade", "grade"),
     ),
 }
+# Without a calibration, the columns in real units show what needs no scale: pitches in px.
+_IN_PX = {
+    "threads_per_cm_warp": ("warp\npitch px", "warp_pitch_px"),
+    "threads_per_cm_weft": ("weft\npitch px", "weft_pitch_px"),
+    "stitches_per_cm": ("pitch\npx", "stitch_pitch_px"),
+    "stitch_length_mm": ("length\npx", "stitch_length_px"),
+}
 
 
-def _table(modality: str, records: list[dict[str, Any]]) -> Table:
-    headings = [heading for heading, _ in _COLUMNS[modality]]
+def _columns(modality: str, calibrated: bool) -> list[tuple[str, str]]:
+    """The table's (heading, key) columns: figures per cm in px where there is no scale.
+
+    Example:
+        >>> [key for _, key in _columns("weave", calibrated=False)][:2]
+        ['warp_pitch_px', 'weft_pitch_px']
+    """
+    columns = _COLUMNS[modality]
+    return list(columns) if calibrated else [_IN_PX.get(key, (h, key)) for h, key in columns]
+
+
+def _table(modality: str, records: list[dict[str, Any]], calibrated: bool) -> Table:
+    columns = _columns(modality, calibrated)
+    headings = [heading for heading, _ in columns]
     table = folding_table(["file", *headings], right=set(headings) - {"grade"})
     for record in records:
         name = Path(record["path"]).name if record.get("path") else "-"
         if "error" in record:
-            row = ["[bold magenta]error[/]"] + [""] * (len(_COLUMNS[modality]) - 1)
+            row = ["[bold magenta]error[/]"] + [""] * (len(columns) - 1)
             table.add_row(name, *row)
             continue
-        table.add_row(name, *(figure(record.get(key)) for _, key in _COLUMNS[modality]))
+        table.add_row(name, *(figure(record.get(key)) for _, key in columns))
     return table
 
 
@@ -87,16 +106,24 @@ def _summary_lines(modality: str, sample: Any) -> list[str]:
             else "no cuticle scales seen: smooth fibres, as synthetics are (or scales too faint)",
         ]
     elif modality == "weave":
-        lines = [
+        density = (
             f"warp {figure(summary['threads_per_cm_warp'])} /cm, weft "
-            f"{figure(summary['threads_per_cm_weft'])} /cm, "
-            f"spacing CV {figure(summary['spacing_cv'])}"
-        ]
+            f"{figure(summary['threads_per_cm_weft'])} /cm"
+            if summary["threads_per_cm_warp"] is not None
+            else "threads per cm withheld"
+        )
+        lines = [f"{density}, spacing CV {figure(summary['spacing_cv'])}"]
     else:
+        per_cm, length = summary["stitches_per_cm"], summary["stitch_length_mm"]
         lines = [
-            f"{figure(summary['stitches_per_cm'])} stitches/cm, length "
-            f"{figure(summary['stitch_length_mm'])} mm, CV {figure(summary['stitch_length_cv'])}, "
-            f"angle SD {figure(summary['angle_sd_deg'])}°"
+            ", ".join(
+                (
+                    "stitches/cm withheld" if per_cm is None else f"{figure(per_cm)} stitches/cm",
+                    "length withheld" if length is None else f"length {figure(length)} mm",
+                    f"CV {figure(summary['stitch_length_cv'])}",
+                    f"angle SD {figure(summary['angle_sd_deg'])}°",
+                )
+            )
         ]
     rule = str(summary["rule"]).removeprefix(f"{summary['grade']}: ")  # "fails: ..." says it twice
     lines.append(f"grade: {summary['grade']} — {rule}")
@@ -178,7 +205,7 @@ def measure(
     if as_json:
         sys.stdout.write("".join(json.dumps(r) + "\n" for r in [*records, sample.to_dict()]))
     else:
-        Console().print(_table(modality, records))
+        Console().print(_table(modality, records, calibrated=scale is not None))
         for line in _summary_lines(modality, sample):
             Console().print(line, highlight=False)
     if plot is not None:
