@@ -129,6 +129,23 @@ def test_measure_says_when_no_fibre_shows_scales(tmp_path):
     assert "no cuticle scales seen" in run.stdout and "scale interval -" not in run.stdout
 
 
+def test_measure_says_why_a_field_gave_no_fibre(fibres, tmp_path):
+    rng = np.random.default_rng(0)
+    empty = _write(
+        tmp_path / "empty.png", (200 + 3 * rng.standard_normal((240, 320))).astype(np.uint8)
+    )
+    root, _ = fibres
+    run = runner.invoke(
+        app, ["measure", "fibre", str(empty), str(root / "f0.png"), "--um-per-px=0.5"]
+    )
+    assert run.exit_code == 0, run.output
+    assert "1 photo(s): no fibre measured: a fibre is measured only where" in run.stderr
+    as_json = runner.invoke(app, ["measure", "fibre", str(empty), str(root / "f0.png"), "--json"])
+    blank, found = (json.loads(line) for line in as_json.stdout.splitlines()[:2])
+    assert blank["n_fibres"] == 0 and "no fibre measured" in blank["note"]
+    assert found["n_fibres"] == 1 and "no fibre measured" not in found["note"]
+
+
 def test_measure_sample_for_records(fibres):
     root, _ = fibres
     data = measure_sample({"fibre": sorted(root.glob("*.png"))}, Calibration.from_um_per_px(0.5))

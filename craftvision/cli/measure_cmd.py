@@ -78,14 +78,15 @@ def _table(modality: str, records: list[dict[str, Any]], calibrated: bool) -> Ta
 
 def _warning(result: Any) -> str | None:
     """What a photo's figures should be read with: why a stitch photo's stitches per cm or
-    length are withheld, or that coarse fibres may be missed at a fibre photo's scale."""
+    length are withheld, or that a fibre photo had no fibre to measure or may miss coarse
+    fibres at its scale."""
     from craftvision.measure import FibreImageResult
     from craftvision.measure.stitch import StitchResult
 
     if isinstance(result, StitchResult):
         return result.withheld
-    if isinstance(result, FibreImageResult) and result.um_per_px is not None:
-        return result.note
+    if isinstance(result, FibreImageResult):
+        return result.warning
     return None
 
 

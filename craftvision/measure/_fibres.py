@@ -51,10 +51,11 @@ _RING_DARK = 0.8
 # fibres' traces were 0.66-1.24 times as wide as their seeds.
 _BUNDLE = 1.8
 # A trace is a fibre only with clean cross-sections over this many of its widths along it (and
-# 20): a wide fibre in a small field is short for its width, and crossings and debris take much
-# of it (of 138 wool fibres 80-150 px wide, asking for 1.5 widths missed 10 more, while this
-# lets one trace over two fibres through).
-_CLEAN_WIDTHS = 0.75
+# 20 px): a wide fibre in a small field is short for its width, and crossings and debris take
+# much of it (of 138 wool fibres 80-150 px wide, asking for 1.5 widths missed 10 more, while
+# this lets one trace over two fibres through); and over this share of its length in view.
+MIN_CLEAN_WIDTHS = 0.75
+MIN_CLEAN_SHARE = 0.15
 # A fibre's two edges run parallel; a trace whose width changes faster than this along it (px
 # per px: edges 1.4° apart) runs over two fibres crossing at a shallow angle, where one's edge
 # and the other's bound it. Over 400 fields its 3 such traces were 1.5-2.5 times as wide as
@@ -607,7 +608,7 @@ def _seek(
             continue
         sec = _sections(od, pts, tan, width, noise)
         ok = sec.ok
-        if ok.sum() < max(20, _CLEAN_WIDTHS * width) or ok.mean() < 0.15:
+        if ok.sum() < max(20, MIN_CLEAN_WIDTHS * width) or ok.mean() < MIN_CLEAN_SHARE:
             continue
         widths = sec.width[ok]
         median = float(np.median(widths))

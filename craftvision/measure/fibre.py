@@ -36,7 +36,13 @@ from typing import Any
 import numpy as np
 
 from craftvision.errors import MeasurementError
-from craftvision.measure._fibres import FoundFibre, find_fibres, scale_margins
+from craftvision.measure._fibres import (
+    MIN_CLEAN_SHARE,
+    MIN_CLEAN_WIDTHS,
+    FoundFibre,
+    find_fibres,
+    scale_margins,
+)
 from craftvision.measure._image import ImageSource, as_gray, load, optical_density, source_path
 from craftvision.measure.calibration import HOW_TO_CALIBRATE, Calibration
 
@@ -47,6 +53,12 @@ US_CASHMERE_MAX_COARSE_PERCENT = 3.0
 COARSE_UM = 30.0
 MIN_FIBRE_UM = 5.0  # finer than any textile fibre: a calibrated "fibre" this thin is debris
 UNCALIBRATED = f"diameters in µm need a calibration: {HOW_TO_CALIBRATE}"
+NO_FIBRE = (
+    "no fibre measured: a fibre is measured only where its clean cross-sections (sharp, and "
+    f"clear of other fibres and debris) run along it for {MIN_CLEAN_WIDTHS:g} of its width or "
+    f"more and {100 * MIN_CLEAN_SHARE:g} % of its length in view; fibres out of focus, or lying "
+    "over one another along most of their length (as at a shallow crossing), are not"
+)
 # Fibres wider than this are found less often: of the bench's renders, 91 % at 40-60 px,
 # 82 % at 60-90 px and 67 % over 90 px (97 % under 40 px).
 WIDE_PX = 60.0
@@ -190,9 +202,18 @@ class FibreImageResult:
         return _mean([f.scale_ratio for f in self.fibres if f.scale_ratio is not None])
 
     @property
+    def warning(self) -> str | None:
+        """What the figures should be read with: that no fibre was measured (``NO_FIBRE``),
+        or that coarse fibres may be missed at this scale (see :func:`coarse_fibres_note`)."""
+        if not self.fibres:
+            return NO_FIBRE
+        return None if self.um_per_px is None else coarse_fibres_note(self.um_per_px)
+
+    @property
     def note(self) -> str | None:
-        """Why µm figures are missing, or a warning that coarse fibres may be missed."""
-        return UNCALIBRATED if self.um_per_px is None else coarse_fibres_note(self.um_per_px)
+        """Why µm figures are missing, and :attr:`warning`."""
+        notes = (UNCALIBRATED if self.um_per_px is None else None, self.warning)
+        return "; ".join(note for note in notes if note) or None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; ``mean_diameter_um`` is the image's headline figure."""
