@@ -64,7 +64,7 @@ def test_measure_fibre_json_lines_then_summary(fibres, tmp_path):
     assert summary["mean_ci95_um"] == pytest.approx(t975 * summary["sd_um"] / 2**0.5, rel=0.01)
     assert "fibres would decide it" in summary["rule"]
     assert plot.read_bytes().startswith(b"\x89PNG")
-    assert "photo(s):" not in result.stderr  # at 0.5 µm/px a 30 µm fibre is 60 px wide
+    assert "photo" not in result.stderr  # at 0.5 µm/px a 30 µm fibre is 60 px wide
 
 
 def test_measure_fibre_warns_that_coarse_fibres_may_be_missed_at_a_fine_scale(fibres):
@@ -73,7 +73,7 @@ def test_measure_fibre_warns_that_coarse_fibres_may_be_missed_at_a_fine_scale(fi
     assert result.exit_code == 0, result.output
     *images, _ = [json.loads(line) for line in result.stdout.splitlines()]
     assert all("120 px wide" in r["note"] for r in images)
-    assert "2 photo(s): at 0.25 µm/px a 30 µm fibre is 120 px wide" in " ".join(
+    assert "2 photos (f0.png, f1.png): at 0.25 µm/px a 30 µm fibre is 120 px wide" in " ".join(
         result.stderr.split()
     )
 
@@ -119,6 +119,25 @@ def test_measure_with_every_photo_unreadable_says_none_was_measured(tmp_path, mo
     run = runner.invoke(app, ["measure", modality, str(tmp_path / "broken.png"), scale])
     assert run.exit_code == 1 and "broken.png" in run.stderr
     assert "no photo measured" in run.stdout and "-" not in run.stdout.splitlines()[-2]
+    assert "None" not in run.stdout and run.stdout.splitlines()[-1].startswith("grade: ")
+    as_json = runner.invoke(
+        app, ["measure", modality, str(tmp_path / "broken.png"), scale, "--json"]
+    )
+    summary = json.loads(as_json.stdout.splitlines()[-1])
+    assert summary["grade"] == "ungraded" and summary["rule"]
+
+
+def test_measure_fibre_summary_names_what_one_fibre_or_no_scale_cannot_give(fibres):
+    root, _ = fibres
+    one = runner.invoke(app, ["measure", "fibre", str(root / "f0.png"), "--um-per-px=0.5"])
+    assert one.exit_code == 0, one.output
+    summary = one.stdout.split("┘")[-1]
+    assert "1 fibre in 1 image(s): mean" in summary and " - " not in summary
+    assert "(one fibre: no spread or interval)" in summary
+    unscaled = runner.invoke(app, ["measure", "fibre", str(root)])
+    assert unscaled.exit_code == 0, unscaled.output
+    line = next(x for x in unscaled.stdout.splitlines() if x.startswith("2 fibres"))
+    assert "px (95 %)" in line and "over 30" not in unscaled.stdout
 
 
 def test_measure_says_when_no_fibre_shows_scales(tmp_path):
@@ -139,7 +158,9 @@ def test_measure_says_why_a_field_gave_no_fibre(fibres, tmp_path):
         app, ["measure", "fibre", str(empty), str(root / "f0.png"), "--um-per-px=0.5"]
     )
     assert run.exit_code == 0, run.output
-    assert "1 photo(s): no fibre measured: a fibre is measured only where" in run.stderr
+    said = " ".join(run.stderr.split())
+    assert "1 photo (empty.png): no fibre measured: a fibre is measured only where" in said
+    assert said.endswith("(as at a shallow crossing), are not measured")
     as_json = runner.invoke(app, ["measure", "fibre", str(empty), str(root / "f0.png"), "--json"])
     blank, found = (json.loads(line) for line in as_json.stdout.splitlines()[:2])
     assert blank["n_fibres"] == 0 and "no fibre measured" in blank["note"]
@@ -210,7 +231,8 @@ def test_measure_stitch_says_why_hand_work_has_no_stitches_per_cm_or_length(tmp_
     photo = _write(tmp_path / "sozni.png", image)
     run = runner.invoke(app, ["measure", "stitch", str(photo), "--px-per-mm", "25"])
     assert run.exit_code == 0, run.output
-    assert "1 photo(s): stitches per cm and stitch length withheld: the stitch" in run.output
+    said = " ".join(run.output.split())
+    assert "1 photo (sozni.png): stitches per cm and stitch length withheld: the stitch" in said
     assert "hand-irregular" in run.output
     assert "stitches/cm withheld, length withheld, CV " in run.stdout
     as_json = runner.invoke(app, ["measure", "stitch", str(photo), "--px-per-mm", "25", "--json"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -90,18 +90,46 @@ def _warning(result: Any) -> str | None:
     return None
 
 
+def _fibre_line(sample: Any) -> str:
+    """The sample's fibre count and diameter figures, naming those it cannot give."""
+    unit = sample.unit
+    fibres = "fibre" if sample.n_fibres == 1 else "fibres"
+    head = f"{sample.n_fibres} {fibres} in {sample.n_images} image(s)"
+    if sample.mean is None:
+        return f"{head}: no diameter measured"
+    if sample.mean_uncertainty is None:
+        return f"{head}: mean {figure(sample.mean)} {unit} (one fibre: no spread or interval)"
+    over = (
+        f", over 30 µm {figure(sample.over_30_percent)} %"
+        if sample.over_30_percent is not None
+        else ""
+    )
+    return (
+        f"{head}: mean {figure(sample.mean)} ± {figure(sample.mean_uncertainty)} {unit} (95 %), "
+        f"SD {figure(sample.sd)} {unit}, CV {figure(sample.cv_percent)} %{over}"
+    )
+
+
+def _photos(names: list[str], shown: int = 3) -> str:
+    """How many photos, naming the first few.
+
+    Example:
+        >>> _photos(["a.png"]), _photos(["a.png", "b.png", "c.png", "d.png", "e.png"])
+        ('1 photo (a.png)', '5 photos (a.png, b.png, c.png and 2 more)')
+    """
+    listed = ", ".join(names[:shown])
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"{len(names)} photo{'s' if len(names) > 1 else ''} ({listed}{more})"
+
+
 def _summary_lines(modality: str, sample: Any) -> list[str]:
     summary = sample.to_dict()
     if not sample.n_images:
         lines = ["no photo measured"]
     elif modality == "fibre":
-        unit = sample.unit
         lines = [
-            f"{sample.n_fibres} fibres in {sample.n_images} image(s): mean {figure(sample.mean)} "
-            f"± {figure(sample.mean_uncertainty)} {unit} (95 %), SD {figure(sample.sd)} {unit}, "
-            f"CV {figure(sample.cv_percent)} %, "
-            f"over 30 µm {figure(sample.over_30_percent)} %",
-            f"scale interval {figure(sample.mean_scale_interval)} {unit} "
+            _fibre_line(sample),
+            f"scale interval {figure(sample.mean_scale_interval)} {sample.unit} "
             f"({figure(sample.scale_ratio)} of the diameter)"
             if sample.mean_scale_interval is not None
             else "no cuticle scales seen: smooth fibres, as synthetics are (or scales too faint)",
@@ -212,8 +240,12 @@ def measure(
     if plot is not None:
         save_histogram(sample, plot)
         err_console.print(f"histogram written to {plot}", style="dim", highlight=False)
-    for warning, count in Counter(w for r in results if (w := _warning(r))).items():
-        err_console.print(f"[yellow]{count} photo(s):[/] {warning}", highlight=False)
+    warned: dict[str, list[str]] = defaultdict(list)
+    for result in results:
+        if warning := _warning(result):
+            warned[warning].append(Path(result.path).name if result.path else "-")
+    for warning, names in warned.items():
+        err_console.print(f"[yellow]{_photos(names)}:[/] {warning}", highlight=False)
     failures = [r for r in results if isinstance(r, InspectionError)]
     for failure in failures:
         err_console.print(f"[bold red]error:[/] {escape(failure.error)}", highlight=False)

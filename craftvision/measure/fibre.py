@@ -56,8 +56,9 @@ UNCALIBRATED = f"diameters in µm need a calibration: {HOW_TO_CALIBRATE}"
 NO_FIBRE = (
     "no fibre measured: a fibre is measured only where its clean cross-sections (sharp, and "
     f"clear of other fibres and debris) run along it for {MIN_CLEAN_WIDTHS:g} of its width or "
-    f"more and {100 * MIN_CLEAN_SHARE:g} % of its length in view; fibres out of focus, or lying "
-    "over one another along most of their length (as at a shallow crossing), are not"
+    f"more and {100 * MIN_CLEAN_SHARE:g} % of its length in view, so fibres out of focus, or "
+    "lying over one another along most of their length (as at a shallow crossing), are not "
+    "measured"
 )
 # Fibres wider than this are found less often: of the bench's renders, 91 % at 40-60 px,
 # 82 % at 60-90 px and 67 % over 90 px (97 % under 40 px).

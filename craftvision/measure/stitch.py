@@ -1000,10 +1000,10 @@ class StitchSample:
         grade, rule = (
             regularity_grade(cv, steadiness=self.repeat_steadiness)
             if cv is not None
-            else (None, None)
+            else ("ungraded", "no photo measured")
         )
         if cv is None and self.n_images:
-            grade, rule = "ungraded", "no photo gave enough stitch lengths to grade"
+            rule = "no photo gave enough stitch lengths to grade"
         elif self.n_graded < self.n_images:
             rule = f"{rule} (the CV of the {self.n_graded} of {self.n_images} photos graded)"
 

@@ -493,7 +493,9 @@ class WeaveSample:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with the regularity grade."""
         grade, rule = (
-            regularity_grade(self.spacing_cv) if self.spacing_cv is not None else (None, None)
+            regularity_grade(self.spacing_cv)
+            if self.spacing_cv is not None
+            else ("ungraded", "no photo measured")
         )
         return {
             "modality": "weave",
