@@ -19,6 +19,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import partial
 from itertools import chain, islice
 from typing import Literal
@@ -30,6 +31,7 @@ from craftvision.errors import CraftvisionError, ImageReadError
 from craftvision.imageio import ImageSource
 from craftvision.models.bundle import BundleMetadata, load_bundle
 from craftvision.models.zoo import resolve_model
+from craftvision.preprocess import MIN_DETAIL, detail_level
 from craftvision.types import InspectionError, Prediction, Verdict
 
 Device = Literal["auto", "cpu", "cuda"]
@@ -57,6 +59,17 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     scaled -= scaled.max(axis=1, keepdims=True)
     exp = np.exp(scaled)
     return exp / exp.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One batch inferred: each input's tensor (or why it was unreadable), and for the readable
+    ones in order their probabilities, OOD scores and whether they show no detail to judge."""
+
+    tensors: list[np.ndarray | ImageReadError]
+    probabilities: np.ndarray | None
+    ood_scores: np.ndarray | None
+    blank: list[bool]
 
 
 class Inspector:
@@ -168,7 +181,7 @@ class Inspector:
         if self.num_threads == 1 or (len(chunk) <= 1 and len(chunk) < self.batch_size):
             # The only photo, or one core: batch after batch, each run on every core.
             for part in chunks:
-                yield from self._results(part, *self._infer(part), on_error=on_error)
+                yield from self._results(part, self._infer(part), on_error=on_error)
             return
         if len(chunk) < self.batch_size:  # all there is: one batch per worker
             share = -(-len(chunk) // self.num_threads)
@@ -184,44 +197,41 @@ class Inspector:
                 part, future = running.popleft()
                 for following in islice(chunks, 1):
                     running.append((following, pool.submit(infer, following)))
-                yield from self._results(part, *future.result(), on_error=on_error)
+                yield from self._results(part, future.result(), on_error=on_error)
 
-    def _infer(
-        self, chunk: list[ImageSource], *, alone: bool = True
-    ) -> tuple[list[np.ndarray | ImageReadError], np.ndarray | None, np.ndarray | None]:
-        """Decode and preprocess a batch, then run the readable images: the tensors (or each
-        unreadable image's error), the probabilities and the OOD scores of the readable ones.
+    def _infer(self, chunk: list[ImageSource], *, alone: bool = True) -> _Batch:
+        """Decode and preprocess a batch, then run the readable images (see :class:`_Batch`).
         ``alone``: the run has every core (else it runs beside other batches, on one)."""
         spec = self.metadata.preprocess
         tensors: list[np.ndarray | ImageReadError] = []
+        blank: list[bool] = []
         for source in chunk:
             try:
-                tensors.append(spec.normalize(spec.read(source)))
+                image = spec.read(source)
             except ImageReadError as err:
                 tensors.append(err)
+                continue
+            tensors.append(spec.normalize(image))
+            blank.append(detail_level(image) < MIN_DETAIL)
         good = [t for t in tensors if not isinstance(t, ImageReadError)]
         probabilities, ood_scores = self.run(np.stack(good), alone=alone) if good else (None, None)
-        return tensors, probabilities, ood_scores
+        return _Batch(tensors, probabilities, ood_scores, blank)
 
     def _results(
-        self,
-        chunk: list[ImageSource],
-        tensors: list[np.ndarray | ImageReadError],
-        probabilities: np.ndarray | None,
-        ood_scores: np.ndarray | None,
-        *,
-        on_error: str,
+        self, chunk: list[ImageSource], batch: _Batch, *, on_error: str
     ) -> Iterator[Prediction | InspectionError]:
         """One batch's results in input order; an unreadable image raises or is recorded."""
         row = 0
-        for source, tensor in zip(chunk, tensors, strict=True):
+        for source, tensor in zip(chunk, batch.tensors, strict=True):
             if isinstance(tensor, ImageReadError):
                 if on_error == "raise":
                     raise tensor
                 yield InspectionError(path=_source_name(source), error=str(tensor))
                 continue
-            ood = None if ood_scores is None else float(ood_scores[row])
-            yield self._prediction(_source_name(source), probabilities[row], ood)
+            ood = None if batch.ood_scores is None else float(batch.ood_scores[row])
+            yield self._prediction(
+                _source_name(source), batch.probabilities[row], ood, batch.blank[row]
+            )
             row += 1
 
     def run(self, batch: np.ndarray, *, alone: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
@@ -244,13 +254,14 @@ class Inspector:
             return self._side_by_side_session
 
     def _prediction(
-        self, path: str | None, probs: np.ndarray, ood_score: float | None
+        self, path: str | None, probs: np.ndarray, ood_score: float | None, blank: bool = False
     ) -> Prediction:
         best = int(np.argmax(probs))
         genuine = float(probs[self._genuine_index])
         limit = self.metadata.ood_threshold
-        out_of_distribution = bool(
-            ood_score is not None and limit is not None and ood_score > limit
+        # The guard: features far from the training data's, or a photo with no detail at all.
+        out_of_distribution = limit is not None and (
+            blank or (ood_score is not None and ood_score > limit)
         )
         if out_of_distribution:
             verdict = Verdict.INCONCLUSIVE

@@ -85,7 +85,10 @@ def _modality_result(
         )
     unsure = [p for p in predictions if p.verdict is Verdict.INCONCLUSIVE]
     if unsure or failed or not predictions:
-        names = [_name(r) for r in (*unsure, *failed)]
+        names = [
+            _name(p) + (" (unlike the training photos)" if p.out_of_distribution else "")
+            for p in unsure
+        ] + [_name(r) for r in failed]
         detail = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
         return ModalityResult(
             modality,

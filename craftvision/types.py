@@ -33,8 +33,10 @@ class Prediction:
     calibrated probability of the bundle's genuine class, which the verdict compares with the
     bundle's threshold (genuine if it reaches the threshold, imitation if ``1 - p`` does,
     inconclusive otherwise). ``out_of_distribution`` is set when the bundle's feature guard finds
-    the image unlike the training data (``ood_score`` above the bundle's ``ood_threshold``); the
-    verdict is then ``inconclusive`` whatever the probabilities say. ``measurements`` holds the
+    the image unlike the training data (``ood_score`` above the bundle's ``ood_threshold``), or
+    the photo shows no detail to judge (blank, black or burnt out: see
+    ``craftvision.preprocess.detail_level``); the verdict is then ``inconclusive`` whatever the
+    probabilities say. ``measurements`` holds the
     image's calibrated measurements (``craftvision.measure``) when a calibration was given.
     """
 

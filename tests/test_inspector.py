@@ -90,3 +90,26 @@ def test_inference_path_never_imports_torch(brightness_bundle):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr or result.stdout
+
+
+def test_a_blank_photo_is_out_of_distribution_not_an_imitation(tmp_path):
+    from pathlib import Path
+
+    from craftvision.preprocess import MIN_DETAIL, detail_level
+    from craftvision.sample import inspect_sample
+
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    shawl = tmp_path / "shawl" / "weave"
+    shawl.mkdir(parents=True)
+    (shawl / "weave-1.png").write_bytes((samples / "product/weave/weave-1.png").read_bytes())
+    blank = np.full((256, 256, 3), 255, np.uint8)
+    cv2.imwrite(str(shawl / "blank.png"), blank)
+    inspector = Inspector.from_pretrained("weave")
+    assert inspector.metadata.ood_threshold is not None  # the shipped models carry a guard
+    flagged, photo = inspector.predict([shawl / "blank.png", shawl / "weave-1.png"])
+    assert flagged.out_of_distribution and flagged.verdict is Verdict.INCONCLUSIVE
+    assert not photo.out_of_distribution and photo.verdict is Verdict.GENUINE
+    assert detail_level(blank) < MIN_DETAIL < detail_level(cv2.imread(str(shawl / "weave-1.png")))
+    result = inspect_sample(tmp_path / "shawl")
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "blank.png (unlike the training photos)" in result.reasons[0]
