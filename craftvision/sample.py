@@ -120,7 +120,8 @@ def _fibre_check(result: ModalityResult, fibre: Mapping[str, Any]) -> tuple[Moda
 
     n, mean, sd = fibre.get("n_fibres") or 0, fibre.get("mean_um"), fibre.get("sd_um")
     if not n or mean is None:
-        return result, "fibre: no fibre diameter measured"
+        why = fibre.get("note") if fibre.get("n_images") == 0 else None
+        return result, "fibre: no fibre diameter measured" + (f" ({why})" if why else "")
     side = "≤" if mean <= GI_PASHMINA_MAX_UM else ">"
     cited = f"mean diameter {mean:.1f} µm {side} 16 µm GI limit ({n} fibre{'s' if n != 1 else ''})"
     if abs(mean - GI_PASHMINA_MAX_UM) > mean_uncertainty(sd, n):
@@ -138,7 +139,9 @@ def _fibre_check(result: ModalityResult, fibre: Mapping[str, Any]) -> tuple[Moda
 
 
 def _measured_reason(modality: str, summary: Mapping[str, Any]) -> str:
-    """One line citing a weave's or an embroidery's measured regularity."""
+    """One line citing a weave's or an embroidery's measured regularity (or why it was not)."""
+    if summary.get("n_images") == 0:
+        return f"{modality}: not measured ({summary.get('note') or 'no photo measured'})"
     if modality == "weave":
         return (
             f"weave: {summary.get('threads_per_cm_warp')} warp × "
@@ -284,13 +287,17 @@ def _measure(
         if scale is None:
             continue
         measured = measure_paths(modality, paths, scale)
+        summaries[modality] = summarise(modality, measured).to_dict()
+        failed = [f.error for f in measured if isinstance(f, InspectionError)]
+        if failed and len(failed) == len(measured):  # the note says why, not what it would say
+            others = len(set(failed)) - 1
+            summaries[modality]["note"] = failed[0] + (f" (and {others} other)" if others else "")
         results[modality] = [
             replace(prediction, measurements=figures.to_dict())
             if isinstance(prediction, Prediction)
             else prediction
             for prediction, figures in zip(results[modality], measured, strict=True)
         ]
-        summaries[modality] = summarise(modality, measured).to_dict()
     return summaries
 
 

@@ -370,6 +370,18 @@ def test_inspect_measures_each_modality_at_its_own_scale():
     assert "weave" not in one_scale["measurements"] or not one_scale["measurements"]["weave"].get(
         "threads_per_cm_warp"
     )
+    refused = one_scale["measurements"]["weave"]
+    assert refused["n_images"] == 0 and "own calibration" in refused["note"]
+    assert any(
+        r.startswith("weave: not measured (") and "own calibration" in r
+        for r in one_scale["reasons"]
+    )
+    coarse = json.loads(runner.invoke(app, [*product, "--px-per-mm", "12"]).stdout)
+    assert "coarser than fibre photos" in coarse["measurements"]["fibre"]["note"]
+    assert any(
+        r.startswith("fibre: no fibre diameter measured (") and "coarser than fibre" in r
+        for r in coarse["reasons"]
+    )
 
 
 def test_a_folder_without_images_is_an_error_not_an_empty_result(tmp_path):
