@@ -106,6 +106,9 @@ def test_measure_reports_bad_files_and_bad_options(fibres, tmp_path):
     assert runner.invoke(app, ["measure", "fiber", str(root)]).exit_code == 2
     plot = runner.invoke(app, ["measure", "weave", str(root), "--plot", str(tmp_path / "x.png")])
     assert plot.exit_code != 0
+    text = runner.invoke(app, ["measure", "fibre", str(root), "--plot", str(tmp_path / "h.txt")])
+    assert text.exit_code != 0 and "ending in .png" in str(text.exception)
+    assert not (tmp_path / "h.txt").exists()
     help_text = runner.invoke(app, ["measure", "--help"]).stdout
     assert "Example" in help_text and "--calibration" in help_text
 

@@ -212,6 +212,8 @@ def measure(
         )
     if plot is not None and modality != "fibre":
         raise ConfigError("--plot draws the fibre diameter histogram; it is for `measure fibre`")
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise ConfigError(f"--plot writes a PNG image; give a path ending in .png, not {plot.name}")
     scale = resolve_calibration(calibration, um_per_px=um_per_px, px_per_mm=px_per_mm)
     check_scale(modality, scale)
     if scale is None:
