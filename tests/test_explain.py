@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -163,3 +164,16 @@ def test_inspect_writes_one_heatmap_per_photo(texture_bundle, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in heatmaps.iterdir()) == ["photo-1.heat.png", "photo.heat.png"]
+
+
+def test_cli_explains_with_the_photos_own_model_and_warns_when_it_is_unlike_them(tmp_path):
+    weave = Path(__file__).resolve().parents[1] / "samples/weave/powerloom/weave-s7-00001-0.png"
+    out = tmp_path / "heat.png"
+    own = runner.invoke(app, ["explain", str(weave), "-o", str(out), "--json"])
+    assert own.exit_code == 0, own.output
+    record = json.loads(own.stdout)
+    assert record["model"] == "weave" and record["predicted"] == "powerloom"
+    assert record["out_of_distribution"] is False and out.is_file()
+    other = runner.invoke(app, ["explain", str(weave), "-m", "fibre", "-o", str(out)])
+    assert other.exit_code == 0, other.output
+    assert "unlike the fibre model's training photos" in " ".join(other.stderr.split())

@@ -13,11 +13,12 @@ METHODS = ("auto", "grad-cam", "occlusion")
 def explain(
     image: Path = typer.Argument(..., help="The photo to explain."),
     model: str = typer.Option(
-        "fibre",
+        "auto",
         "--model",
         "-m",
-        help="A shipped model name, a .onnx bundle (occlusion, no torch needed) or a .ckpt "
-        "checkpoint (Grad-CAM).",
+        help="`auto` (the shipped model of the photo's fibre/, weave/ or stitch/ folder; fibre "
+        "otherwise), a shipped model name, a .onnx bundle (occlusion, no torch needed) or a "
+        ".ckpt checkpoint (Grad-CAM).",
     ),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="PNG to write (default: IMAGE's name with .heat.png, here)."
@@ -35,13 +36,23 @@ def explain(
     """Write the photo beside a heatmap overlay of the regions that drove the prediction:
     Grad-CAM from a checkpoint, or occlusion sensitivity from a bundle (torch-free).
 
-    Example: `craftvision explain samples/fibre/wool/fibre-s7-00001-0.png --model fibre`
+    A photo the model finds unlike its training photos (out of distribution) is explained
+    all the same, with a warning: its verdict would be inconclusive.
+
+    Example: `craftvision explain samples/fibre/wool/fibre-s7-00001-0.png`
     """
-    from craftvision.errors import ImageReadError
+    from craftvision.errors import ConfigError, ImageReadError
     from craftvision.explain import occlusion, save_explanation
     from craftvision.imageio import read_image
+    from craftvision.sample import modality_of
     from craftvision.suggest import nearest_path, unknown_choice
     from craftvision.training.loading import is_checkpoint, open_model
+
+    if model == "auto":
+        try:
+            model = modality_of(image)
+        except ConfigError:
+            model = "fibre"
 
     if method not in METHODS:
         raise typer.BadParameter(unknown_choice("method", method, METHODS), param_hint="--method")
@@ -61,11 +72,21 @@ def explain(
 
         explained = grad_cam(inspector, photo, target=target)
     written = save_explanation(photo, explained, out or Path(f"{image.stem}.heat.png"))
+    unlike = inspector.predict(photo).out_of_distribution
     if as_json:
         summary = {k: v for k, v in vars(explained).items() if k != "heatmap"}
-        typer.echo(json.dumps({"image": str(image), "out": str(written), **summary}))
+        record = {"image": str(image), "out": str(written), "model": model, **summary}
+        typer.echo(json.dumps({**record, "out_of_distribution": unlike}))
         return
     typer.echo(
-        f"{image.name}: {explained.predicted} ({explained.confidence:.3f}); {explained.method} "
-        f"heatmap of {explained.target} → {written}"
+        f"{image.name}: {explained.predicted} ({explained.confidence:.3f}) by the {model} model; "
+        f"{explained.method} heatmap of {explained.target} → {written}"
     )
+    if unlike:
+        from craftvision.cli.console import err_console
+
+        err_console.print(
+            f"[yellow]warning:[/] {image.name} is unlike the {model} model's training photos "
+            "(out of distribution): its verdict would be inconclusive, and the heatmap explains "
+            "a guess; is it a photo of this modality?"
+        )
