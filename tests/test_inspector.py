@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -12,6 +13,7 @@ from craftvision.types import InspectionError
 WHITE = np.full((40, 60, 3), 255, np.uint8)
 BLACK = np.zeros((40, 60, 3), np.uint8)
 MID = np.full((40, 60, 3), 118, np.uint8)  # ≈ the normalisation mean: logits near 0
+WEAVE_PHOTO = Path(__file__).resolve().parents[1] / "samples/weave/powerloom/weave-s7-00001-1.png"
 
 
 def test_verdicts_follow_threshold(brightness_bundle):
@@ -93,8 +95,6 @@ def test_inference_path_never_imports_torch(brightness_bundle):
 
 
 def test_a_blank_photo_is_out_of_distribution_not_an_imitation(tmp_path):
-    from pathlib import Path
-
     from craftvision.preprocess import MIN_DETAIL, detail_level
     from craftvision.sample import inspect_sample
 
@@ -113,3 +113,17 @@ def test_a_blank_photo_is_out_of_distribution_not_an_imitation(tmp_path):
     result = inspect_sample(tmp_path / "shawl")
     assert result.verdict is Verdict.INCONCLUSIVE
     assert "blank.png (unlike the training photos)" in result.reasons[0]
+
+
+def test_the_inspect_table_says_which_photos_are_unlike_the_training_photos():
+    from rich.console import Console
+
+    from craftvision.cli.inspect_cmd import _table
+
+    inspector = Inspector.from_pretrained("weave")
+    blank, photo = inspector.predict([np.zeros((200, 200, 3), np.uint8), WEAVE_PHOTO])
+    console = Console(width=200, record=True)
+    console.print(_table([blank, photo]))
+    rows = [line for line in console.export_text().splitlines() if "powerloom" in line]
+    assert len(rows) == 2 and "unlike the training photos" in rows[0]
+    assert "unlike" not in rows[1]

@@ -76,7 +76,8 @@ def _table(results: list[Prediction | InspectionError]) -> Table:
         table.add_row(
             name,
             result.label,
-            _styled(result.verdict.value),
+            _styled(result.verdict.value)
+            + (" [dim](unlike the training photos)[/]" if result.out_of_distribution else ""),
             f"{result.confidence:.3f}",
             f"{result.genuine_probability:.3f}",
             *([_figures(result.measurements or {})] if measured else []),
