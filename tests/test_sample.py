@@ -1,5 +1,7 @@
 """Sample verdict rules: one verdict per product across photos and modalities."""
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -110,3 +112,20 @@ def test_inspect_sample_folder_with_given_models(brightness_bundle, tmp_path):
         inspect_sample(
             tmp_path / "shawl", models={"fibre": brightness_bundle, "weave": brightness_bundle}
         )
+
+
+def test_inspect_sample_of_an_empty_folder_fails_and_several_folders_read_as_one_sample(tmp_path):
+    from typer.testing import CliRunner
+
+    from craftvision.cli import app
+
+    runner = CliRunner()
+    (tmp_path / "empty").mkdir()
+    empty = runner.invoke(app, ["inspect", "--sample", str(tmp_path / "empty")])
+    assert empty.exit_code == 1 and "no photos to inspect" in empty.stderr
+    product = Path(__file__).resolve().parents[1] / "samples/product"
+    both = runner.invoke(
+        app, ["inspect", "--sample", str(product / "fibre"), str(product / "weave")]
+    )
+    assert both.exit_code == 0, both.output
+    assert "\nsample: genuine\n" in both.stdout and "sample :" not in both.stdout

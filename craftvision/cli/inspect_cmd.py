@@ -115,7 +115,8 @@ def _print_results(
     one-photo run starts without importing rich); then ``sample``'s verdict and reasons."""
     summary = []
     if sample is not None:
-        summary = [f"sample {sample.sample_id or ''}: {sample.verdict.value}"]
+        named = f"sample {sample.sample_id}" if sample.sample_id else "sample"
+        summary = [f"{named}: {sample.verdict.value}"]
         summary += [f"  • {reason}" for reason in sample.reasons]
     if not sys.stdout.isatty():
         sys.stdout.write(_tab_separated(results) + "".join(f"{line}\n" for line in summary))
@@ -126,7 +127,7 @@ def _print_results(
     console = Console(highlight=False)
     console.print(_table(results))
     if sample is not None:
-        console.print(f"sample {escape(sample.sample_id or '')}: {_styled(sample.verdict.value)}")
+        console.print(f"{escape(named)}: {_styled(sample.verdict.value)}")
         for line in summary[1:]:
             console.print(escape(line))
 
@@ -220,7 +221,9 @@ def _inspect_sample(
         _print_results(result.images, result)
     if out is not None:
         atomic_write_text(out, document + "\n")
-    if any(isinstance(r, InspectionError) for r in result.images):
+    if not result.images:
+        _say(f"[bold red]no photos to inspect[/] in {', '.join(paths)}", highlight=False)
+    if not result.images or any(isinstance(r, InspectionError) for r in result.images):
         raise typer.Exit(1)
 
 
