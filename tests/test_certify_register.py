@@ -62,6 +62,20 @@ def test_show_and_list_errors(register):
         register.list(since="last tuesday")
 
 
+def test_opening_without_create_reads_and_never_creates(register, tmp_path):
+    missing = tmp_path / "elsewhere" / "register.sqlite"
+    with pytest.raises(RegisterError, match="no such register file"):
+        Register(missing, create=False)
+    assert not missing.parent.exists()
+    with Register(register.path, create=False) as reader:
+        assert [e.record_id for e in reader.list()] == ["r-1", "r-2", "r-3"]
+        assert reader.check().ok
+    (tmp_path / "other.sqlite").write_text("")  # an empty SQLite file: not a register
+    with pytest.raises(RegisterError, match="not a craftvision register"):
+        Register(tmp_path / "other.sqlite", create=False)
+    assert (tmp_path / "other.sqlite").stat().st_size == 0
+
+
 def test_duplicate_and_tampered_records_are_refused(register):
     with pytest.raises(RegisterError, match="already in the register"):
         register.append(make_record("r-1"))

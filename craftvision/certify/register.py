@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from craftvision.certify.keys import public_key_bytes
 from craftvision.certify.record import Record, canonical_json, utc_now, verify
 from craftvision.errors import ConfigError, CraftvisionError
+from craftvision.suggest import nearest_path
 
 ENV_VAR = "CRAFTVISION_REGISTER"
 GENESIS = "0" * 64
@@ -161,6 +162,8 @@ class Register:
     Args:
         path: the file; default :func:`default_register_path`.
         timeout: seconds a writer waits for another one to finish before giving up.
+        create: create the file if it is missing; False (for reading: list, show, check)
+            refuses a missing file instead, and leaves the schema as it is.
 
     Example:
         >>> register = Register("register.sqlite")                 # doctest: +SKIP
@@ -168,26 +171,48 @@ class Register:
         >>> [e.record_id for e in register.list(label="JK-PSH-1")] # doctest: +SKIP
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        *,
+        timeout: float = 60.0,
+        create: bool = True,
+    ) -> None:
         self.path = Path(path) if path is not None else default_register_path()
         self.timeout = timeout
+        self._create = create
         self._local = threading.local()
         if self.path.is_dir():
             raise RegisterError(f"{self.path}: is a folder, not a register file")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise RegisterError(f"{self.path}: cannot create its folder ({err})") from err
-        with self._transaction(write=True) as con:
-            for statement in _SCHEMA:
-                con.execute(statement)
-            con.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
-            )
-            version = con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
-        if version != SCHEMA_VERSION:
+        if create:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise RegisterError(f"{self.path}: cannot create its folder ({err})") from err
+        elif not self.path.exists():
             raise RegisterError(
-                f"{self.path}: register schema version {version} is not supported "
+                f"{self.path}: no such register file (certifying a record into it creates it)."
+                f"{nearest_path(self.path)}"
+            )
+        with self._transaction(write=create) as con:
+            if create:
+                for statement in _SCHEMA:
+                    con.execute(statement)
+                con.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
+                    (SCHEMA_VERSION,),
+                )
+            tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master")}
+            schema = (
+                con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+                if "meta" in tables
+                else None
+            )
+        if schema is None:
+            raise RegisterError(f"{self.path}: not a craftvision register (no schema version)")
+        if schema[0] != SCHEMA_VERSION:
+            raise RegisterError(
+                f"{self.path}: register schema version {schema[0]} is not supported "
                 f"(this craftvision writes version {SCHEMA_VERSION})"
             )
 
@@ -202,7 +227,8 @@ class Register:
         try:
             con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            con.execute("PRAGMA journal_mode = WAL")
+            if self._create:  # a register is created in WAL mode; a reader leaves files as they are
+                con.execute("PRAGMA journal_mode = WAL")
             con.execute("PRAGMA synchronous = FULL")
         except sqlite3.DatabaseError as err:
             raise RegisterError(f"{self.path}: cannot open the register ({err})") from err

@@ -9,7 +9,10 @@ import typer
 from rich.console import Console
 
 from craftvision.cli.console import err_console
+from craftvision.cli.options import device_option
 from craftvision.cli.table import folding_table
+
+_DEVICE = device_option()
 
 
 def evaluate(
@@ -24,7 +27,7 @@ def evaluate(
         ...,
         "--data",
         "-d",
-        help="Labelled images: DIR/<class>/*.png, a folder with manifest.csv, or a CSV.",
+        help="Labelled images: `DIR/<class>/*.png`, a folder with manifest.csv, or a CSV.",
     ),
     out: Path = typer.Option(
         Path("runs/evaluate"), "--out", "-o", help="Report folder (report.json, PNGs, index.html)."
@@ -38,7 +41,7 @@ def evaluate(
         None, min=0.5, max=1.0, help="Abstain threshold (default: the model's own)."
     ),
     batch_size: int = typer.Option(32, min=1, help="Images per inference batch."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    device: str = _DEVICE,
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
 ) -> None:
     """Evaluate a model on labelled images and write a report (JSON, PNG plots, HTML page).

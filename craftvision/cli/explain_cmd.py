@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from craftvision.cli.options import check_output_file, device_option
+
 METHODS = ("auto", "grad-cam", "occlusion")
 
 
@@ -30,7 +32,7 @@ def explain(
     target: str | None = typer.Option(
         None, "--class", help="Explain this class instead of the predicted one."
     ),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    device: str = device_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
     """Write the photo beside a heatmap overlay of the regions that drove the prediction:
@@ -54,6 +56,7 @@ def explain(
         except ConfigError:
             model = "fibre"
 
+    check_output_file(out, "--out")
     if method not in METHODS:
         raise typer.BadParameter(unknown_choice("method", method, METHODS), param_hint="--method")
     if method == "grad-cam" and not is_checkpoint(model):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from craftvision.cli.options import check_output_file, device_option
 from craftvision.cli.scale_options import px_per_mm_option, um_per_px_option
 from craftvision.types import InspectionError, Prediction
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 # A product's photos come from more than one set of optics: its scales are given per modality.
 _UM_PER_PX = um_per_px_option(per_modality=True)
 _PX_PER_MM = px_per_mm_option(per_modality=True)
+_DEVICE = device_option()
 VERDICT_STYLE = {"genuine": "bold green", "imitation": "bold red", "inconclusive": "yellow"}
 AUTO = "auto"
 DEFAULT_MODEL = "fibre"
@@ -309,7 +311,7 @@ def inspect(
         None, min=0.5, max=1.0, help="Abstain threshold (default: each bundle's own)."
     ),
     batch_size: int = typer.Option(32, min=1, help="Images per inference batch."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    device: str = _DEVICE,
     explain: Path | None = typer.Option(
         None, "--explain", help="Also write each photo's occlusion heatmap into this folder."
     ),
@@ -338,6 +340,7 @@ def inspect(
     Example: `craftvision inspect --sample samples/product --calibration fibre=scope40x.json
     --px-per-mm weave=12.3 --px-per-mm stitch=19.4`
     """
+    check_output_file(out, "--out")
     scale = None
     if calibration or um_per_px or px_per_mm:
         from craftvision.measure import Scales  # only when measuring: fast start

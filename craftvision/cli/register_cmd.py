@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from craftvision.cli.console import err_console
+from craftvision.cli.options import check_output_file
 from craftvision.cli.table import folding_table
 
 if TYPE_CHECKING:
@@ -25,9 +28,10 @@ DB_HELP = "Register file (default: $CRAFTVISION_REGISTER or the platform data fo
 
 
 def _open(db: Path | None) -> Register:
+    """The register to read: a missing file is refused, never created."""
     from craftvision.certify.register import Register
 
-    return Register(db)
+    return Register(db, create=False)
 
 
 @app.command("list")
@@ -43,7 +47,8 @@ def list_records(
 
     Example: `craftvision register list --label JK-PSH-2024-000123 --since 2025-01-01`
     """
-    entries = _open(db).list(label=label, since=since)
+    with _open(db) as book:
+        entries = book.list(label=label, since=since)
     if as_json:
         for entry in entries:
             typer.echo(json.dumps(entry.to_dict()))
@@ -54,7 +59,7 @@ def list_records(
     for e in entries:
         table.add_row(str(e.seq), e.record_id, e.label_id, e.verdict, e.created, e.lab, e.operator)
     Console().print(table)
-    Console(stderr=True).print(f"{len(entries)} record(s)", style="dim")
+    err_console.print(f"{len(entries)} record(s)", style="dim")
 
 
 @app.command("show")
@@ -68,17 +73,19 @@ def show(
 
     Example: `craftvision register show 3f2a9c1e --out record.json`
     """
-    entry, record = _open(db).show(record_id)
+    check_output_file(out, "--out")
+    with _open(db) as book:
+        entry, record = book.show(record_id)
     if out is not None:
         record.save(out)
     if as_json:
         typer.echo(record.to_bytes().decode("utf-8"), nl=False)
         return
-    console = Console(highlight=False)
-    console.print(f"row {entry.seq}, appended {entry.appended} (UTC), row hash {entry.row_hash}")
-    console.print(
-        json.dumps(record.data, indent=2, ensure_ascii=False, sort_keys=True), markup=False
+    err_console.print(
+        f"row {entry.seq}, appended {entry.appended} (UTC), row hash {entry.row_hash}",
+        highlight=False,
     )
+    sys.stdout.write(json.dumps(record.data, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
 
 
 @app.command("check")
@@ -97,7 +104,8 @@ def check(
     from craftvision.certify.keys import load_public_key
 
     keys = [load_public_key(path) for path in public_key]
-    result = _open(db).check(public_keys=keys or None)
+    with _open(db) as book:
+        result = book.check(public_keys=keys or None)
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
     else:

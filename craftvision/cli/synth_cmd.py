@@ -9,6 +9,11 @@ import typer
 from craftvision.cli.console import err_console
 
 
+def _flag(option: str) -> str:
+    """The command-line flag of a renderer option: ``um_per_px`` is ``--um-per-px``."""
+    return f"--{option.replace('_', '-')}"
+
+
 def synth(
     modality: str = typer.Argument(..., help="Which renderer: fibre, weave or stitch."),
     n: int = typer.Option(..., "--n", min=1, help="Number of images."),
@@ -40,7 +45,7 @@ def synth(
     from rich.progress import Progress
 
     from craftvision.datasets.synth import RENDERERS, render_dataset
-    from craftvision.suggest import unknown_choice
+    from craftvision.suggest import did_you_mean, unknown_choice
 
     if modality not in RENDERERS:
         raise typer.BadParameter(
@@ -48,6 +53,14 @@ def synth(
         )
     scale = {"um_per_px": um_per_px, "px_per_mm": px_per_mm}
     options = {"size": size, **{k: v for k, v in scale.items() if v is not None}}
+    valid = [_flag(name) for name in RENDERERS[modality].options]
+    for flag in map(_flag, options):
+        if flag not in valid:
+            raise typer.BadParameter(
+                f"the {modality} renderer does not take it.{did_you_mean(flag, valid)} "
+                f"It takes: {', '.join(valid)}",
+                param_hint=flag,
+            )
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task(f"rendering {modality}", total=n)
         manifest = render_dataset(

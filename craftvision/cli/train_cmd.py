@@ -7,11 +7,14 @@ from pathlib import Path
 import typer
 
 from craftvision.cli.console import err_console
+from craftvision.cli.options import device_option
+
+_DEVICE = device_option(default=None)
 
 
 def train(
     data: str | None = typer.Option(
-        None, help="Dataset: DIR/<class>/*.png, a folder with manifest.csv, or a CSV."
+        None, help="Dataset: `DIR/<class>/*.png`, a folder with manifest.csv, or a CSV."
     ),
     modality: str | None = typer.Option(None, help="fibre, weave or stitch (default fibre)."),
     out: str | None = typer.Option(None, help="Run folder (default runs/train)."),
@@ -39,7 +42,7 @@ def train(
         None, min=1, help="Early-stopping patience in epochs (default 5)."
     ),
     workers: int | None = typer.Option(None, min=0, help="Data-loading processes."),
-    device: str | None = typer.Option(None, help="auto, cpu or cuda (default auto)."),
+    device: str | None = _DEVICE,
     pretrained: str | None = typer.Option(
         None, help="Local weights file (state dict or safetensors)."
     ),

@@ -117,6 +117,12 @@ def _select(
         )
     config = _training_config(inspector)
     splits = split_by_sample(records, **{k: config[k] for k in SPLIT_KEYS if k in config})
+    if not splits.test and not splits.val:
+        raise DatasetError(
+            f"{data}: the test split holds no images (training holds out whole samples, the "
+            "photos sharing a sample_id: a share of each class's, and at least one of a class "
+            "with 3 or more); use --split all"
+        )
     if not splits.test:
         warnings.append("too few samples for a test split: evaluating the validation split")
     return splits.test or splits.val, warnings

@@ -55,7 +55,7 @@ from craftvision.inspector import softmax
 from craftvision.models.bundle import read_metadata
 from craftvision.models.factory import DEFAULT_ARCHITECTURE, create_model
 from craftvision.models.tta import check_test_time_augmentation
-from craftvision.suggest import unknown_choice
+from craftvision.suggest import nearest_path, unknown_choice
 from craftvision.training.card import render_model_card, training_stages
 from craftvision.training.export import export_bundle
 from craftvision.training.finalize import (
@@ -112,8 +112,24 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, **overrides: Any) -> TrainConfig:
-        """Read a recipe; ``overrides`` (non-None values) win over the file."""
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        """Read a recipe; ``overrides`` (non-None values) win over the file.
+
+        A missing or unreadable file, invalid YAML or a document that is not a mapping of keys
+        to values raises :class:`ConfigError`.
+        """
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except FileNotFoundError as err:
+            raise ConfigError(f"{path}: no such recipe file.{nearest_path(path)}") from err
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"{path}: cannot read the recipe ({err})") from err
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(err, "problem", None) or "cannot be parsed"
+            raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from err
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: a recipe is a mapping of keys to values (key: value)")
         known = {f.name for f in fields(cls)}
         unknown = [k for k in raw if k not in known]
         if unknown:

@@ -68,6 +68,17 @@ class Renderer:
     render_sample: Callable
     truth_columns: tuple[str, ...]
 
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The keyword options ``render_sample`` takes (:func:`render_dataset`'s ``options``).
+
+        Example:
+            >>> RENDERERS["weave"].options
+            ('px_per_mm', 'size')
+        """
+        params = inspect.signature(self.render_sample).parameters
+        return tuple(n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
 
 SYNTH_RECORD = "synth.json"
 
@@ -106,8 +117,7 @@ def _renderer(modality: str) -> Renderer:
 
 
 def _check_options(renderer: Renderer, options: dict) -> None:
-    params = inspect.signature(renderer.render_sample).parameters
-    known = [name for name, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    known = list(renderer.options)
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise ConfigError(
