@@ -67,6 +67,11 @@ def _name(result: Prediction | InspectionError) -> str:
     return Path(result.path).name if result.path else "<image>"
 
 
+def _listed(names: list[str]) -> str:
+    """The first three names, and an ellipsis for more."""
+    return ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+
+
 def _modality_result(
     modality: str, results: Sequence[Prediction | InspectionError]
 ) -> ModalityResult:
@@ -88,14 +93,13 @@ def _modality_result(
         names = [
             _name(p) + (" (unlike the training photos)" if p.out_of_distribution else "")
             for p in unsure
-        ] + [_name(r) for r in failed]
-        detail = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+        ]
+        said = [f"not confident on {_listed(names)}"] if names else []
+        if failed:
+            said.append(f"could not read {_listed([_name(r) for r in failed])}")
+        why = "; ".join(said) or "not confident on any photo"
         return ModalityResult(
-            modality,
-            Verdict.INCONCLUSIVE,
-            f"{modality}: inconclusive — not confident on {detail or 'any photo'}"
-            + (f" ({len(failed)} unreadable)" if failed else ""),
-            len(results),
+            modality, Verdict.INCONCLUSIVE, f"{modality}: inconclusive — {why}", len(results)
         )
     weakest = min(predictions, key=lambda p: p.genuine_probability)
     return ModalityResult(

@@ -87,7 +87,10 @@ def test_imitation_wins_over_inconclusive():
 def test_unreadable_photo_keeps_a_sample_from_being_genuine():
     error = InspectionError(path="/s/fibre/bad.png", error="/s/fibre/bad.png: file is empty")
     result = aggregate({"fibre": [_photo("a.png", "fibre", GEN, 0.99), error]})
-    assert result.verdict is UNSURE and "unreadable" in result.reasons[0]
+    assert result.verdict is UNSURE
+    assert result.reasons[0] == "fibre: inconclusive — could not read bad.png"
+    both = aggregate({"fibre": [_photo("w.png", "fibre", UNSURE, 0.6), error]})
+    assert both.reasons[0] == "fibre: inconclusive — not confident on w.png; could not read bad.png"
     assert aggregate({}).verdict is UNSURE
 
 
