@@ -28,10 +28,11 @@ def _error(result) -> str:
     return " ".join(result.output.replace("│", " ").split())
 
 
+@pytest.mark.parametrize("flag", ["--register", "--db"])  # as certify names it, and as it was
 @pytest.mark.parametrize("verb", [["list"], ["show", "r-1"], ["check"], ["check", "--json"]])
-def test_reading_a_missing_register_is_refused_and_creates_nothing(tmp_path, verb):
+def test_reading_a_missing_register_is_refused_and_creates_nothing(tmp_path, verb, flag):
     db = tmp_path / "x" / "none.sqlite"
-    result = runner.invoke(app, ["register", *verb, "--db", str(db)])
+    result = runner.invoke(app, ["register", *verb, flag, str(db)])
     assert result.exit_code != 0
     assert f"{db}: no such register file" in _error(result)
     assert list(tmp_path.iterdir()) == []

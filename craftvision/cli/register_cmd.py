@@ -27,6 +27,10 @@ app = typer.Typer(
 DB_HELP = "Register file (default: $CRAFTVISION_REGISTER or the platform data folder)."
 
 
+# --register, as `certify` names it; --db as well, as it was first named.
+_REGISTER = typer.Option(None, "--register", "--db", help=DB_HELP)
+
+
 def _open(db: Path | None) -> Register:
     """The register to read: a missing file is refused, never created."""
     from craftvision.certify.register import Register
@@ -40,7 +44,7 @@ def list_records(
     since: str | None = typer.Option(
         None, "--since", help="Only records inspected at or after this date (YYYY-MM-DD, UTC)."
     ),
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: Path | None = _REGISTER,
     as_json: bool = typer.Option(False, "--json", help="Print JSON Lines, one row per record."),
 ) -> None:
     """List registered records, oldest first.
@@ -65,7 +69,7 @@ def list_records(
 @app.command("show")
 def show(
     record_id: str = typer.Argument(..., help="A record id (a unique prefix is enough)."),
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: Path | None = _REGISTER,
     out: Path | None = typer.Option(None, "--out", "-o", help="Also write the record file here."),
     as_json: bool = typer.Option(False, "--json", help="Print the record file's JSON."),
 ) -> None:
@@ -93,7 +97,7 @@ def check(
     public_key: list[Path] = typer.Option(
         [], "--public-key", "-k", help="A trusted lab key; every record must be signed by one."
     ),
-    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    db: Path | None = _REGISTER,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Check the whole register: the hash chain, every record's hash and every signature.
