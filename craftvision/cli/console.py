@@ -11,6 +11,9 @@ Example:
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 
-err_console = Console(stderr=True)
+# Into a log or a pipe, a message stays on one line for grep, not folded at 80 columns.
+err_console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
