@@ -180,3 +180,5 @@ def test_explain_checks_its_device_and_out_before_any_work(tmp_path):
     )
     folder = runner.invoke(app, ["explain", photo, "-o", str(tmp_path)])
     assert "is a folder" in _error(folder) and list(tmp_path.iterdir()) == []
+    jpeg = runner.invoke(app, ["explain", photo, "-o", str(tmp_path / "heat.jpg")])
+    assert "writes a .png file" in _error(jpeg) and list(tmp_path.iterdir()) == []

@@ -107,7 +107,7 @@ def test_measure_reports_bad_files_and_bad_options(fibres, tmp_path):
     plot = runner.invoke(app, ["measure", "weave", str(root), "--plot", str(tmp_path / "x.png")])
     assert plot.exit_code != 0
     text = runner.invoke(app, ["measure", "fibre", str(root), "--plot", str(tmp_path / "h.txt")])
-    assert text.exit_code != 0 and "ending in .png" in str(text.exception)
+    assert text.exit_code != 0 and "writes a .png file" in str(text.exception)
     assert not (tmp_path / "h.txt").exists()
     help_text = runner.invoke(app, ["measure", "--help"]).stdout
     assert "Example" in help_text and "--calibration" in help_text

@@ -56,7 +56,7 @@ def explain(
         except ConfigError:
             model = "fibre"
 
-    check_output_file(out, "--out")
+    check_output_file(out, "--out", suffix=".png")
     if method not in METHODS:
         raise typer.BadParameter(unknown_choice("method", method, METHODS), param_hint="--method")
     if method == "grad-cam" and not is_checkpoint(model):

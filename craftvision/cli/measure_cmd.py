@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from craftvision.cli.console import err_console
+from craftvision.cli.options import check_output_file
 from craftvision.cli.scale_options import px_per_mm_option, um_per_px_option
 from craftvision.cli.table import figure, folding_table
 
@@ -212,8 +213,7 @@ def measure(
         )
     if plot is not None and modality != "fibre":
         raise ConfigError("--plot draws the fibre diameter histogram; it is for `measure fibre`")
-    if plot is not None and plot.suffix.lower() != ".png":
-        raise ConfigError(f"--plot writes a PNG image; give a path ending in .png, not {plot.name}")
+    check_output_file(plot, "--plot", suffix=".png")
     scale = resolve_calibration(calibration, um_per_px=um_per_px, px_per_mm=px_per_mm)
     check_scale(modality, scale)
     if scale is None:

@@ -36,9 +36,10 @@ def device_option(default: str | None = "auto") -> Any:
     )
 
 
-def check_output_file(path: Path | None, flag: str) -> None:
+def check_output_file(path: Path | None, flag: str, suffix: str | None = None) -> None:
     """Refuse an output file ``path`` that cannot be written, so that no work is lost on it:
-    a folder, or a place where no file can be created (missing folders are created on writing).
+    a folder, or a place where no file can be created (missing folders are created on writing);
+    and, given a ``suffix``, a name that does not end in it (a PNG written as ``x.jpg``).
 
     Example:
         >>> check_output_file(Path("/"), "--out")
@@ -52,6 +53,8 @@ def check_output_file(path: Path | None, flag: str) -> None:
 
     if path.is_dir():
         raise ConfigError(f"{flag} {path}: is a folder; give a file name")
+    if suffix is not None and path.suffix.lower() != suffix:
+        raise ConfigError(f"{flag} {path}: this writes a {suffix} file; give a name ending in it")
     folder = path.parent
     while not folder.exists():
         folder = folder.parent
