@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from craftvision.cli.options import check_output_file, device_option
+from craftvision.cli.photos import AUTO, DEFAULT_MODEL, model_for
 
 METHODS = ("auto", "grad-cam", "occlusion")
 
@@ -15,7 +16,7 @@ METHODS = ("auto", "grad-cam", "occlusion")
 def explain(
     image: Path = typer.Argument(..., help="The photo to explain."),
     model: str = typer.Option(
-        "auto",
+        AUTO,
         "--model",
         "-m",
         help="`auto` (the shipped model of the photo's fibre/, weave/ or stitch/ folder; fibre "
@@ -43,19 +44,13 @@ def explain(
 
     Example: `craftvision explain samples/fibre/wool/fibre-s7-00001-0.png`
     """
-    from craftvision.errors import ConfigError, ImageReadError
+    from craftvision.errors import ImageReadError
     from craftvision.explain import occlusion, save_explanation
     from craftvision.imageio import read_image
-    from craftvision.sample import modality_of
     from craftvision.suggest import nearest_path, unknown_choice
     from craftvision.training.loading import is_checkpoint, open_model
 
-    if model == "auto":
-        try:
-            model = modality_of(image)
-        except ConfigError:
-            model = "fibre"
-
+    model = model_for(image, model) or DEFAULT_MODEL
     check_output_file(out, "--out", suffix=".png")
     if method not in METHODS:
         raise typer.BadParameter(unknown_choice("method", method, METHODS), param_hint="--method")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from craftvision.cli.options import check_output_file, device_option
+from craftvision.cli.photos import AUTO, DEFAULT_MODEL, model_for
 from craftvision.cli.scale_options import px_per_mm_option, um_per_px_option
 from craftvision.types import InspectionError, Prediction
 
@@ -23,21 +24,6 @@ _UM_PER_PX = um_per_px_option(per_modality=True)
 _PX_PER_MM = px_per_mm_option(per_modality=True)
 _DEVICE = device_option()
 VERDICT_STYLE = {"genuine": "bold green", "imitation": "bold red", "inconclusive": "yellow"}
-AUTO = "auto"
-DEFAULT_MODEL = "fibre"
-
-
-def _model_for(path: Path, model: str) -> str | None:
-    """``--model auto`` picks the shipped model of the photo's modality folder (None if none)."""
-    if model != AUTO:
-        return model
-    from craftvision.errors import ConfigError
-    from craftvision.sample import modality_of
-
-    try:
-        return modality_of(path)
-    except ConfigError:
-        return None
 
 
 def _styled(verdict: str) -> str:
@@ -150,7 +136,7 @@ def _inspect_files(
     groups: dict[str, list[int]] = {}
     unplaced = 0
     for index, path in enumerate(files):
-        name = _model_for(path, model)
+        name = model_for(path, model)
         unplaced += name is None
         groups.setdefault(name or DEFAULT_MODEL, []).append(index)
     if unplaced:
@@ -247,7 +233,7 @@ def _explain(
     for path, result in zip(files, results, strict=True):
         if isinstance(result, InspectionError):
             continue
-        name = _model_for(path, model) or DEFAULT_MODEL
+        name = model_for(path, model) or DEFAULT_MODEL
         if name not in inspectors:
             inspectors[name] = Inspector(name, device=device, batch_size=batch_size)
         target, copy = f"{path.stem}.heat.png", 1

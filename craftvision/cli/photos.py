@@ -33,3 +33,26 @@ def expand_photos(paths: list[str]) -> tuple[list[Path], list[InspectionError]]:
             missing.append(InspectionError(path=path, error=f"{path}: no images ({kinds}) in it"))
         files.extend(found)
     return files, missing
+
+
+AUTO = "auto"  # --model auto: each photo's modality folder picks the shipped model
+DEFAULT_MODEL = "fibre"  # the shipped model for a photo outside a modality folder
+
+
+def model_for(path: Path, model: str) -> str | None:
+    """``--model auto`` picks the shipped model of the photo's modality folder (None if none);
+    any other ``model`` is taken as given.
+
+    Example:
+        >>> model_for(Path("shawl/weave/a.png"), AUTO), model_for(Path("a.png"), AUTO)
+        ('weave', None)
+    """
+    if model != AUTO:
+        return model
+    from craftvision.errors import ConfigError
+    from craftvision.sample import modality_of
+
+    try:
+        return modality_of(path)
+    except ConfigError:
+        return None
