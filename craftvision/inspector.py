@@ -203,6 +203,7 @@ class Inspector:
         """Decode and preprocess a batch, then run the readable images (see :class:`_Batch`).
         ``alone``: the run has every core (else it runs beside other batches, on one)."""
         spec = self.metadata.preprocess
+        guarded = self.metadata.ood_threshold is not None  # only a guard reads the detail
         tensors: list[np.ndarray | ImageReadError] = []
         blank: list[bool] = []
         for source in chunk:
@@ -212,7 +213,7 @@ class Inspector:
                 tensors.append(err)
                 continue
             tensors.append(spec.normalize(image))
-            blank.append(detail_level(image) < MIN_DETAIL)
+            blank.append(guarded and detail_level(image) < MIN_DETAIL)
         good = [t for t in tensors if not isinstance(t, ImageReadError)]
         probabilities, ood_scores = self.run(np.stack(good), alone=alone) if good else (None, None)
         return _Batch(tensors, probabilities, ood_scores, blank)
